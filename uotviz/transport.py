@@ -5,8 +5,10 @@ Framework for Object Detection" (CVPR 2023):
 
 .. math::
 
-    \hat P = \arg\min_{P \ge 0} \langle C, P\rangle + \varepsilon \sum_{ij} P_{ij}(\log P_{ij} - 1)
-             + \tau_1 \mathrm{KL}(P\mathbb 1 \,\|\, \alpha) + \tau_2 \mathrm{KL}(P^\top \mathbb 1 \,\|\, \beta)
+    \hat P = \arg\min_{P \ge 0} \langle C, P\rangle
+             + \varepsilon \sum_{ij} P_{ij}(\log P_{ij} - 1)
+             + \tau_1 \mathrm{KL}(P\mathbb 1 \,\|\, \alpha)
+             + \tau_2 \mathrm{KL}(P^\top \mathbb 1 \,\|\, \beta)
 
 with the generalised KL divergence ``KL(u || v) = sum(u log(u/v) - u + v)`` and the paper's masses
 (Proposition 1): ``alpha_i = 1/N`` for each of the N predictions, ``beta_j = 1/N`` for each of the
@@ -164,9 +166,7 @@ def _validate(cost: Tensor, eps: float, tau1: float, tau2: float, gt_mask: Tenso
     if not isinstance(cost, Tensor):
         raise ValueError(f"cost must be a torch.Tensor, got {type(cost).__name__}")
     if cost.dim() not in (2, 3):
-        raise ValueError(
-            f"cost must have shape (N, M+1) or (B, N, M+1), got {tuple(cost.shape)}"
-        )
+        raise ValueError(f"cost must have shape (N, M+1) or (B, N, M+1), got {tuple(cost.shape)}")
     if cost.shape[-1] < 1:
         raise ValueError("cost needs at least one column: the last column is the background")
     if not cost.is_floating_point():
@@ -210,9 +210,7 @@ def _check_finite(cost: Tensor, gt_mask: Tensor) -> None:
         )
 
 
-def _build_problem(
-    cost: Tensor, gt_mask: Tensor, miss_cost: float | None, tau2: float
-) -> _Problem:
+def _build_problem(cost: Tensor, gt_mask: Tensor, miss_cost: float | None, tau2: float) -> _Problem:
     """Turn a (B, N, J) cost and (B, M) mask into the canonical float64 problem."""
     batch, n, j_total = cost.shape
     device = cost.device
@@ -222,10 +220,10 @@ def _build_problem(
 
     inv_n = 1.0 / max(n, 1)
     log_b = torch.full((batch, j_total), -INF, dtype=torch.float64, device=device)
-    log_b[:, :-1] = torch.where(gt_mask, math.log(inv_n), -INF)
+    log_b[:, :-1][gt_mask] = math.log(inv_n)
     bg_mass = (n - num_gt).clamp_min(0).to(torch.float64) * inv_n
     log_b[:, -1] = torch.log(bg_mass)
-    # A column with zero mass may take mass only when its marginal is free (tau2 = 0); padding never.
+    # A zero-mass column may take mass only when its marginal is free (tau2 = 0); padding never.
     col_ok = col_real & (torch.isfinite(log_b) | (tau2 == 0.0))
 
     real_scale = torch.where(col_real[:, None, :], c.abs(), torch.zeros_like(c))
@@ -398,6 +396,7 @@ def _newton(
 ) -> tuple[Tensor, int, bool]:
     """Maximise the dual over g at one eps. Returns (g, iterations, converged)."""
     k1, k2 = kappa(tau1, eps), kappa(tau2, eps)
+    balanced = tau1 == INF and tau2 == INF
     n = p.num_predictions
     point = _evaluate(p, g, eps, tau1, tau2)
     for iteration in range(max_iter + 1):
@@ -408,6 +407,11 @@ def _newton(
         if iteration == max_iter:
             break
         direction = torch.linalg.solve(neg_hess, grad[:, :, None])[:, :, 0]  # (B, J)
+        if balanced:
+            # (g + t, f - t) gives the same plan: drop that component so g cannot drift.
+            ok = p.col_ok.to(direction.dtype)
+            shift = (direction * ok).sum(dim=1, keepdim=True) / ok.sum(dim=1, keepdim=True)
+            direction = direction - shift * ok
         slope = (grad * direction).sum(dim=1)  # (B,) > 0 for an ascent direction
         step = torch.ones_like(point.value)
         accepted = torch.zeros_like(step, dtype=torch.bool)

@@ -1,0 +1,1 @@
+"""uotviz: object-detection matching seen as entropic unbalanced optimal transport."""

@@ -1,0 +1,186 @@
+"""Plotly figures of cost matrices and transport plans.
+
+Pure functions: arrays and labels in, a :class:`plotly.graph_objects.Figure` out. Matrices are
+drawn as tables are read: predictions are rows from top to bottom, ground truths are columns from
+left to right with the background ``∅`` last, each cell carries its value, and the row and column
+sums are written beside the matrix (a balanced plan's rows sum to 1, and so does each ground
+truth's column, in units of one prediction).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from numpy.typing import ArrayLike
+
+__all__ = ["COST_COLORSCALE", "PLAN_COLORSCALE", "cost_figure", "matrix_heatmap", "plan_figure"]
+
+COST_COLORSCALE = "Oranges"
+PLAN_COLORSCALE = "Blues"
+
+_SUM_FONT = {"size": 13, "color": "#444"}
+_HEIGHT = 420
+
+
+def matrix_heatmap(
+    values: ArrayLike,
+    row_labels: Sequence[str],
+    col_labels: Sequence[str],
+    *,
+    title: str,
+    colorscale: str,
+    zmin: float,
+    zmax: float,
+    colorbar_title: str,
+    row_title: str = "prediction",
+    col_title: str = "ground truth (∅ = background)",
+    decimals: int = 3,
+    show_sums: bool = True,
+) -> go.Figure:
+    """A heatmap of an ``(N, K)`` matrix with every value written in its cell.
+
+    Args:
+        values: ``(N, K)`` numbers; row ``i`` is drawn at the top for ``i = 0``.
+        row_labels: ``N`` labels, e.g. ``("1", ..., "5")``; always a categorical axis.
+        col_labels: ``K`` labels, e.g. ``("A", "B", "∅")``; drawn above the matrix.
+        title: the figure title.
+        colorscale: a Plotly colour scale name.
+        zmin, zmax: the values mapped to the ends of the colour scale.
+        colorbar_title: what the colours measure.
+        row_title, col_title: axis titles.
+        decimals: digits after the point in the cells and the sums.
+        show_sums: write each row's sum to its right and each column's sum below it.
+
+    Returns:
+        The figure; its single trace is the heatmap, whose ``z`` is ``values``.
+
+    Raises:
+        ValueError: if ``values`` is not 2-D or the labels do not match its shape.
+    """
+    z = np.asarray(values, dtype=np.float64)
+    if z.ndim != 2:
+        raise ValueError(f"values must be a 2-D matrix, got shape {z.shape}")
+    if z.shape != (len(row_labels), len(col_labels)):
+        raise ValueError(
+            f"values has shape {z.shape} but there are {len(row_labels)} row labels and "
+            f"{len(col_labels)} column labels"
+        )
+    rows, cols = list(row_labels), list(col_labels)
+    number = f".{decimals}f"
+    heatmap = go.Heatmap(
+        z=z,
+        x=cols,
+        y=rows,
+        zmin=zmin,
+        zmax=zmax,
+        colorscale=colorscale,
+        texttemplate=f"%{{z:{number}}}",
+        textfont={"size": 15},
+        xgap=2,
+        ygap=2,
+        colorbar={"title": {"text": colorbar_title, "side": "right"}, "x": 1.16, "thickness": 14},
+        hovertemplate=f"{row_title} %{{y}} → %{{x}}: %{{z:{number}}}<extra></extra>",
+    )
+    fig = go.Figure(heatmap)
+    fig.update_layout(
+        title={"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 16}},
+        height=_HEIGHT,
+        margin={"l": 70, "r": 40, "t": 100, "b": 50},
+        plot_bgcolor="white",
+    )
+    fig.update_xaxes(
+        type="category",
+        side="top",
+        title={"text": col_title, "standoff": 6},
+        tickfont={"size": 15},
+        showgrid=False,
+    )
+    fig.update_yaxes(
+        type="category",
+        autorange="reversed",
+        title={"text": row_title},
+        tickfont={"size": 15},
+        showgrid=False,
+    )
+    if show_sums:
+        _add_sums(fig, z, rows, cols, number)
+    return fig
+
+
+def _add_sums(fig: go.Figure, z: np.ndarray, rows: list[str], cols: list[str], number: str) -> None:
+    """Row sums to the right of the matrix, column sums below it."""
+    for label, total in zip(rows, z.sum(axis=1), strict=True):
+        fig.add_annotation(
+            x=1.0, xref="paper", xanchor="left", xshift=8,
+            y=label, yref="y",
+            text=f"{total:{number}}", showarrow=False, font=_SUM_FONT,
+        )  # fmt: skip
+    for label, total in zip(cols, z.sum(axis=0), strict=True):
+        fig.add_annotation(
+            x=label, xref="x",
+            y=0.0, yref="paper", yanchor="top", yshift=-6,
+            text=f"{total:{number}}", showarrow=False, font=_SUM_FONT,
+        )  # fmt: skip
+    fig.add_annotation(
+        x=1.0, xref="paper", xanchor="left", xshift=8,
+        y=1.0, yref="paper", yanchor="bottom", yshift=4,
+        text="<b>Σ row</b>", showarrow=False, font=_SUM_FONT,
+    )  # fmt: skip
+    fig.add_annotation(
+        x=0.0, xref="paper", xanchor="right", xshift=-8,
+        y=0.0, yref="paper", yanchor="top", yshift=-6,
+        text="<b>Σ col</b>", showarrow=False, font=_SUM_FONT,
+    )  # fmt: skip
+
+
+def cost_figure(
+    cost: ArrayLike,
+    row_labels: Sequence[str],
+    col_labels: Sequence[str],
+    *,
+    title: str = "Cost C = 1 − GIoU",
+) -> go.Figure:
+    """The cost matrix ``C`` (background column last) on a fixed 0–2 scale, the range of 1 − GIoU.
+
+    Sums are not shown: a sum of costs means nothing.
+    """
+    z = np.asarray(cost, dtype=np.float64)
+    top = max(2.0, float(np.nanmax(z))) if z.size else 2.0
+    return matrix_heatmap(
+        z,
+        row_labels,
+        col_labels,
+        title=title,
+        colorscale=COST_COLORSCALE,
+        zmin=0.0,
+        zmax=top,
+        colorbar_title="cost",
+        show_sums=False,
+    )
+
+
+def plan_figure(
+    plan: ArrayLike,
+    row_labels: Sequence[str],
+    col_labels: Sequence[str],
+    *,
+    title: str = "Plan N · P̂ (units of one prediction)",
+) -> go.Figure:
+    """The transport plan ``N · P̂`` with its row and column sums, on a 0–1 scale.
+
+    The scale grows past 1 only when an entry does (possible when a marginal is soft).
+    """
+    z = np.asarray(plan, dtype=np.float64)
+    top = max(1.0, float(np.nanmax(z))) if z.size else 1.0
+    return matrix_heatmap(
+        z,
+        row_labels,
+        col_labels,
+        title=title,
+        colorscale=PLAN_COLORSCALE,
+        zmin=0.0,
+        zmax=top,
+        colorbar_title="mass",
+    )
