@@ -85,9 +85,17 @@ def matrix_heatmap(
     )
     fig = go.Figure(heatmap)
     fig.update_layout(
-        title={"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 16}},
+        title={
+            "text": title,
+            "x": 0.0,
+            "xanchor": "left",
+            "y": 0.97,
+            "yref": "container",
+            "yanchor": "top",
+            "font": {"size": 16},
+        },
         height=_HEIGHT,
-        margin={"l": 70, "r": 40, "t": 100, "b": 50},
+        margin={"l": 70, "r": 40, "t": 105, "b": 50},
         plot_bgcolor="white",
     )
     fig.update_xaxes(
@@ -105,21 +113,22 @@ def matrix_heatmap(
         showgrid=False,
     )
     if show_sums:
-        _add_sums(fig, z, rows, cols, number)
+        _add_sums(fig, z, number)
     return fig
 
 
-def _add_sums(fig: go.Figure, z: np.ndarray, rows: list[str], cols: list[str], number: str) -> None:
+def _add_sums(fig: go.Figure, z: np.ndarray, number: str) -> None:
     """Row sums to the right of the matrix, column sums below it."""
-    for label, total in zip(rows, z.sum(axis=1), strict=True):
+    # Positions are category indices, not labels: a label such as "1" would be read as index 1.
+    for index, total in enumerate(z.sum(axis=1)):
         fig.add_annotation(
             x=1.0, xref="paper", xanchor="left", xshift=8,
-            y=label, yref="y",
+            y=index, yref="y",
             text=f"{total:{number}}", showarrow=False, font=_SUM_FONT,
         )  # fmt: skip
-    for label, total in zip(cols, z.sum(axis=0), strict=True):
+    for index, total in enumerate(z.sum(axis=0)):
         fig.add_annotation(
-            x=label, xref="x",
+            x=index, xref="x",
             y=0.0, yref="paper", yanchor="top", yshift=-6,
             text=f"{total:{number}}", showarrow=False, font=_SUM_FONT,
         )  # fmt: skip

@@ -75,8 +75,9 @@ __all__ = [
 ]
 
 INF = math.inf
-_EPS_SCALING_FACTOR = 4.0
+_EPS_SCALING_FACTOR = 10.0
 _INTERMEDIATE_TOL = 1e-2
+_SWEEPS = 1
 
 
 @dataclass
@@ -154,6 +155,13 @@ class _Problem:
     num_predictions: int
     scale: float
     _scaled: tuple[float, Tensor] | None = None
+
+    def __post_init__(self) -> None:
+        self.a = torch.exp(self.log_a)
+        self.b = torch.exp(self.log_b)
+        # Masks cost a pass each in the hot loop: skip them when nothing is masked.
+        self.rows_all_ok = bool(self.row_ok.all())
+        self.cols_all_ok = bool(self.col_ok.all())
 
     def cost_over(self, eps: float) -> Tensor:
         """C / eps, cached for the last eps (an eps-scaling stage reuses it many times)."""
@@ -281,27 +289,31 @@ def _row_lse(p: _Problem, g: Tensor, eps: float) -> tuple[Tensor, Tensor]:
     """
     z = torch.sub(g[:, None, :] / eps, p.cost_over(eps))  # (B, R, J)
     top = z.amax(dim=2, keepdim=True)
-    top = torch.where(torch.isfinite(top), top, torch.zeros_like(top))
+    if not p.rows_all_ok:
+        top = torch.where(torch.isfinite(top), top, torch.zeros_like(top))
     kernel = z.sub_(top).exp_()
     total = kernel.sum(dim=2, keepdim=True)
     log_s = (top + torch.log(total))[:, :, 0]
-    softmin = kernel.div_(torch.where(total > 0, total, torch.ones_like(total)))
-    return log_s, softmin
+    if not p.rows_all_ok:
+        total = torch.where(total > 0, total, torch.ones_like(total))
+    return log_s, kernel.div_(total)
 
 
 def _row_potential_from_lse(p: _Problem, log_s: Tensor, eps: float, k1: float) -> Tensor:
     """Closed-form optimal f given log_s = LSE_j((g_j - C_ij)/eps); masked rows get f = 0."""
     if k1 == 0.0:
         return torch.zeros_like(log_s)
-    f = k1 * eps * (p.log_a - log_s)
-    return torch.where(p.row_ok, f, torch.zeros_like(f))
+    f = (p.log_a - log_s).mul_(k1 * eps)
+    return f if p.rows_all_ok else torch.where(p.row_ok, f, torch.zeros_like(f))
 
 
 def _evaluate(p: _Problem, g: Tensor, eps: float, tau1: float, tau2: float) -> _Point:
     """The dual and the plan's row structure at g, with f eliminated in closed form."""
     log_s, softmin = _row_lse(p, g, eps)
     f = _row_potential_from_lse(p, log_s, eps, kappa(tau1, eps))
-    log_r = torch.where(p.row_ok, f / eps + log_s, torch.full_like(f, -INF))
+    log_r = f / eps + log_s
+    if not p.rows_all_ok:
+        log_r = torch.where(p.row_ok, log_r, torch.full_like(f, -INF))
     value = _dual(p, f, g, log_r, eps, tau1, tau2)
     return _Point(g, f, softmin, log_r, value)
 
@@ -345,11 +357,11 @@ def _dual(p: _Problem, f: Tensor, g: Tensor, log_r: Tensor, eps: float, tau1, ta
 
     With f optimal, sum_ij P_ij = sum_i r_i, so D = <alpha, phi1(f)> + <beta, phi2(g)> - eps sum r.
     """
-    a = torch.exp(p.log_a)
-    b = torch.exp(p.log_b)
-    row = (a * _marginal_term(f, tau1)).sum(dim=1)
-    col = (b * torch.where(p.col_ok, _marginal_term(g, tau2), torch.zeros_like(g))).sum(dim=1)
-    return row + col - eps * torch.exp(log_r).sum(dim=1)
+    row = (p.a * _marginal_term(f, tau1)).sum(dim=1)
+    col_term = _marginal_term(g, tau2)
+    if not p.cols_all_ok:
+        col_term = torch.where(p.col_ok, col_term, torch.zeros_like(g))
+    return row + (p.b * col_term).sum(dim=1) - eps * torch.exp(log_r).sum(dim=1)
 
 
 def _gradient_and_hessian(
@@ -363,15 +375,19 @@ def _gradient_and_hessian(
     """
     plan = point.plan()  # (B, R, J)
     col_mass = plan.sum(dim=1)  # (B, J)
-    target = _target_mass(p.log_b, point.g, tau2)
-    grad = torch.where(p.col_ok, target - col_mass, torch.zeros_like(col_mass))
+    target = p.b if tau2 == INF else _target_mass(p.log_b, point.g, tau2)
+    grad = target - col_mass
+    if not p.cols_all_ok:
+        grad = torch.where(p.col_ok, grad, torch.zeros_like(grad))
+        target = torch.where(p.col_ok, target, torch.zeros_like(target))
     neg_hess = torch.bmm(plan.transpose(1, 2), point.softmin) * (-k1 / eps)  # (B, J, J)
     diag = col_mass / eps
     if tau2 != INF:
-        diag = diag + torch.where(p.col_ok, target, torch.zeros_like(target)) / tau2
+        diag = diag + target / tau2
     # Columns that cannot take mass are pinned by an identity row; a relative ridge removes the
     # null direction of the balanced problem (g + t, f - t).
-    diag = torch.where(p.col_ok, diag, torch.ones_like(diag))
+    if not p.cols_all_ok:
+        diag = torch.where(p.col_ok, diag, torch.ones_like(diag))
     ridge = 1e-12 * diag.abs().amax(dim=1, keepdim=True)
     return grad, neg_hess + torch.diag_embed(diag + ridge)
 
@@ -383,6 +399,44 @@ def _select(take: Tensor, new: _Point, old: _Point) -> _Point:
         return torch.where(take.view(-1, *([1] * (a.dim() - 1))), a, b)
 
     return _Point(*(pick(getattr(new, k), getattr(old, k)) for k in _Point.__dataclass_fields__))
+
+
+def _line_search(
+    p: _Problem,
+    point: _Point,
+    direction: Tensor,
+    slope: Tensor,
+    eps: float,
+    tau1: float,
+    tau2: float,
+    k2: float,
+) -> _Point:
+    """Backtracking (Armijo) along ``direction``, per problem; the full step is tried first."""
+    slack = 1e-13 * (point.value.abs() + 1.0)  # rounding of the dual near its maximum
+
+    def acceptable(trial: _Point, step) -> Tensor:
+        return torch.isfinite(trial.value) & (
+            trial.value >= point.value + 1e-4 * step * slope - slack
+        )
+
+    trial = _evaluate(p, point.g + direction, eps, tau1, tau2)
+    accepted = acceptable(trial, 1.0)
+    if bool(accepted.all()):
+        return trial
+    best = _select(accepted, trial, point)
+    step = torch.where(accepted, 1.0, 0.5).to(slope)
+    for _ in range(40):
+        trial = _evaluate(p, point.g + step[:, None] * direction, eps, tau1, tau2)
+        ok = acceptable(trial, step)
+        best = _select(ok & ~accepted, trial, best)
+        accepted |= ok
+        if bool(accepted.all()):
+            return best
+        step = torch.where(accepted, step, step * 0.5)
+    # No ascent found (rounding at the optimum, or a poor direction): one Sinkhorn sweep for the
+    # problems that are stuck.
+    sweep = _evaluate(p, _column_potential(p, point.f, eps, k2), eps, tau1, tau2)
+    return _select(~accepted, sweep, best)
 
 
 def _newton(
@@ -413,40 +467,17 @@ def _newton(
             shift = (direction * ok).sum(dim=1, keepdim=True) / ok.sum(dim=1, keepdim=True)
             direction = direction - shift * ok
         slope = (grad * direction).sum(dim=1)  # (B,) > 0 for an ascent direction
-        step = torch.ones_like(point.value)
-        accepted = torch.zeros_like(step, dtype=torch.bool)
-        best = point
-        slack = 1e-13 * (point.value.abs() + 1.0)
-        for _ in range(40):
-            trial = _evaluate(p, point.g + step[:, None] * direction, eps, tau1, tau2)
-            ok = torch.isfinite(trial.value) & (
-                trial.value >= point.value + 1e-4 * step * slope - slack
-            )
-            best = _select(ok & ~accepted, trial, best)
-            accepted |= ok
-            if bool(accepted.all()):
-                break
-            step = torch.where(accepted, step, step * 0.5)
-        if not bool(accepted.all()):
-            # No ascent found (rounding at the optimum, or a poor direction): one Sinkhorn sweep
-            # for the problems that are stuck.
-            sweep = _evaluate(p, _column_potential(p, point.f, eps, k2), eps, tau1, tau2)
-            best = _select(~accepted, sweep, best)
-        point = best
+        point = _line_search(p, point, direction, slope, eps, tau1, tau2, k2)
     return point.g, max_iter, False
 
 
-def _eps_schedule(eps: float, scale: float, warm: bool) -> list[float]:
-    """eps-scaling: from max(eps, scale) down to eps by a factor 4, or eps alone when warm."""
-    if warm or scale <= eps:
+def _eps_schedule(eps: float, scale: float) -> list[float]:
+    """eps-scaling: from max(eps, scale) down to eps in even geometric steps of at most 10x."""
+    if scale <= eps:
         return [eps]
-    stages = []
-    current = scale
-    while current > eps * _EPS_SCALING_FACTOR:
-        stages.append(current)
-        current /= _EPS_SCALING_FACTOR
-    stages.append(eps)
-    return stages
+    stages = math.ceil(math.log(scale / eps) / math.log(_EPS_SCALING_FACTOR) - 1e-9)
+    ratio = (scale / eps) ** (1.0 / stages)
+    return [eps * ratio ** (stages - k) for k in range(stages)] + [eps]
 
 
 def _solve_positive_eps(
@@ -476,8 +507,9 @@ def _solve_positive_eps(
         converged = False
         for index, stage_eps in enumerate(schedule):
             last = index == len(schedule) - 1
-            f = _row_potential(p, g, stage_eps, kappa(tau1, stage_eps))
-            g = _column_potential(p, f, stage_eps, kappa(tau2, stage_eps))
+            for _ in range(_SWEEPS):
+                f = _row_potential(p, g, stage_eps, kappa(tau1, stage_eps))
+                g = _column_potential(p, f, stage_eps, kappa(tau2, stage_eps))
             g, used, converged = _newton(
                 p,
                 g,
@@ -495,10 +527,10 @@ def _solve_positive_eps(
         g0 = torch.where(p.col_ok, warm_start.to(cold), cold)
         g, iterations, converged = run([eps], g0)
         if not converged:
-            g, more, converged = run(_eps_schedule(eps, p.scale, warm=False), cold)
+            g, more, converged = run(_eps_schedule(eps, p.scale), cold)
             iterations += more
     else:
-        g, iterations, converged = run(_eps_schedule(eps, p.scale, warm=False), cold)
+        g, iterations, converged = run(_eps_schedule(eps, p.scale), cold)
     f = _row_potential(p, g, eps, k1)
     return f, g, "newton", iterations, converged
 
