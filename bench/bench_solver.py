@@ -186,7 +186,7 @@ def main() -> None:
 
         print("uotod is installed but not benchmarked here (see README)")
     except ImportError:
-        print("uotod: not installed, not compared")
+        print("uotod: not installed (it requires torchvision), not compared")
 
     header = f"{'problem':30s} {'tau':>7s} {'eps':>6s} {'uotviz':>10s} {'POT':>10s} {'ratio':>7s}"
     print(header)

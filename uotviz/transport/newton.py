@@ -1,0 +1,304 @@
+"""The solver for eps > 0: Newton's method on the column potentials, with eps-scaling.
+
+The row potentials ``f`` (B, R) are eliminated in closed form, so the concave dual is maximised
+over the column potentials ``g`` (B, J) alone: exact (B, J, J) Hessian, backtracking line search,
+and one log-domain Sinkhorn column update at each stage of the eps-scaling schedule. Shapes follow
+:class:`~uotviz.transport.problem.Problem`: cost (B, R, J) float64, R = N rows (+1 hidden "missed"
+row), J = M + 1 columns. Everything is float64 and in the log domain; plans are absolute masses
+(not yet multiplied by N).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from .problem import INF, Problem, kappa
+
+_EPS_SCALING_FACTOR = 10.0
+_INTERMEDIATE_TOL = 1e-2
+_SWEEPS = 1
+
+
+# --------------------------------------------------------------------------------------------
+# eps > 0: closed forms and the Newton solver on the column potentials
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Point:
+    """The dual at one g, with what the Newton step reuses (all float64).
+
+    g: (B, J) column potentials; f: (B, R) optimal row potentials for g;
+    softmin: (B, R, J) row-normalised plan ``P_ij / r_i``; log_r: (B, R) log row masses;
+    value: (B,) dual objective.
+    """
+
+    g: Tensor
+    f: Tensor
+    softmin: Tensor
+    log_r: Tensor
+    value: Tensor
+
+    def plan(self) -> Tensor:
+        """P_ij = r_i * softmin_ij, shape (B, R, J)."""
+        return self.softmin * torch.exp(self.log_r)[:, :, None]
+
+
+def _row_lse(p: Problem, g: Tensor, eps: float) -> tuple[Tensor, Tensor]:
+    """Row-wise log-sum-exp of (g_j - C_ij)/eps: returns (log_s (B, R), softmin (B, R, J)).
+
+    One exp pass gives both the log-sum-exp and the row-normalised kernel; rows with no
+    admissible column give log_s = -inf and a zero softmin row. Works in place on one buffer.
+    """
+    z = torch.sub(g[:, None, :] / eps, p.cost_over(eps))  # (B, R, J)
+    top = z.amax(dim=2, keepdim=True)
+    if not p.rows_all_ok:
+        top = torch.where(torch.isfinite(top), top, torch.zeros_like(top))
+    kernel = z.sub_(top).exp_()
+    total = kernel.sum(dim=2, keepdim=True)
+    log_s = (top + torch.log(total))[:, :, 0]
+    if not p.rows_all_ok:
+        total = torch.where(total > 0, total, torch.ones_like(total))
+    return log_s, kernel.div_(total)
+
+
+def _row_potential_from_lse(p: Problem, log_s: Tensor, eps: float, k1: float) -> Tensor:
+    """Closed-form optimal f given log_s = LSE_j((g_j - C_ij)/eps); masked rows get f = 0."""
+    if k1 == 0.0:
+        return torch.zeros_like(log_s)
+    f = (p.log_a - log_s).mul_(k1 * eps)
+    return f if p.rows_all_ok else torch.where(p.row_ok, f, torch.zeros_like(f))
+
+
+def _evaluate(p: Problem, g: Tensor, eps: float, tau1: float, tau2: float) -> _Point:
+    """The dual and the plan's row structure at g, with f eliminated in closed form."""
+    log_s, softmin = _row_lse(p, g, eps)
+    f = _row_potential_from_lse(p, log_s, eps, kappa(tau1, eps))
+    log_r = f / eps + log_s
+    if not p.rows_all_ok:
+        log_r = torch.where(p.row_ok, log_r, torch.full_like(f, -INF))
+    value = _dual(p, f, g, log_r, eps, tau1, tau2)
+    return _Point(g, f, softmin, log_r, value)
+
+
+def _row_potential(p: Problem, g: Tensor, eps: float, k1: float) -> Tensor:
+    """Closed-form optimal f for given g, shape (B, R)."""
+    log_s, _ = _row_lse(p, g, eps)
+    return _row_potential_from_lse(p, log_s, eps, k1)
+
+
+def _column_potential(p: Problem, f: Tensor, eps: float, k2: float) -> Tensor:
+    """Closed-form optimal g for given f (a Sinkhorn column update), masked columns 0."""
+    if k2 == 0.0:
+        return torch.zeros_like(p.log_b)
+    log_s = torch.logsumexp(torch.sub(f[:, :, None] / eps, p.cost_over(eps)), dim=1)  # (B, J)
+    g = k2 * eps * (p.log_b - log_s)
+    return torch.where(p.col_ok & torch.isfinite(g), g, torch.zeros_like(g))
+
+
+def plan(p: Problem, f: Tensor, g: Tensor, eps: float) -> Tensor:
+    """P_ij = exp((f_i + g_j - C_ij) / eps), shape (B, R, J); masked entries are 0."""
+    return torch.sub(f[:, :, None] / eps + g[:, None, :] / eps, p.cost_over(eps)).exp_()
+
+
+def _marginal_term(x: Tensor, tau: float) -> Tensor:
+    """The conjugate term of one marginal penalty: x for tau = inf, tau (1 - exp(-x/tau)) else."""
+    if tau == INF:
+        return x
+    return -tau * torch.expm1(-x / tau)
+
+
+def target_mass(log_mass: Tensor, potential: Tensor, tau: float) -> Tensor:
+    """The marginal an optimal plan must have: mass * exp(-potential / tau) (mass if tau = inf)."""
+    if tau == INF:
+        return torch.exp(log_mass)
+    return torch.exp(log_mass - potential / tau)
+
+
+def _dual(p: Problem, f: Tensor, g: Tensor, log_r: Tensor, eps: float, tau1, tau2) -> Tensor:
+    """Dual objective D(f, g) per problem, shape (B,), for f optimal given g.
+
+    With f optimal, sum_ij P_ij = sum_i r_i, so D = <alpha, phi1(f)> + <beta, phi2(g)> - eps sum r.
+    """
+    row = (p.a * _marginal_term(f, tau1)).sum(dim=1)
+    col_term = _marginal_term(g, tau2)
+    if not p.cols_all_ok:
+        col_term = torch.where(p.col_ok, col_term, torch.zeros_like(g))
+    return row + (p.b * col_term).sum(dim=1) - eps * torch.exp(log_r).sum(dim=1)
+
+
+def _gradient_and_hessian(
+    p: Problem, point: _Point, eps: float, k1: float, tau2: float
+) -> tuple[Tensor, Tensor]:
+    """Gradient (B, J) of the dual in g, and the negated Hessian (B, J, J), positive definite.
+
+    grad_j = beta_j exp(-g_j/tau2) - c_j where c_j is the plan's column mass;
+    -hess = diag(beta exp(-g/tau2) / tau2) + (diag(c) - kappa1 P^T diag(1/r) P) / eps,
+    and P^T diag(1/r) P = P^T softmin.
+    """
+    plan = point.plan()  # (B, R, J)
+    col_mass = plan.sum(dim=1)  # (B, J)
+    target = p.b if tau2 == INF else target_mass(p.log_b, point.g, tau2)
+    grad = target - col_mass
+    if not p.cols_all_ok:
+        grad = torch.where(p.col_ok, grad, torch.zeros_like(grad))
+        target = torch.where(p.col_ok, target, torch.zeros_like(target))
+    # A contiguous transposed copy makes the (J x R)(R x J) product a faster GEMM.
+    neg_hess = torch.bmm(plan.transpose(1, 2).contiguous(), point.softmin)  # (B, J, J)
+    neg_hess *= -k1 / eps
+    diag = col_mass / eps
+    if tau2 != INF:
+        diag = diag + target / tau2
+    # Columns that cannot take mass are pinned by an identity row; a relative ridge removes the
+    # null direction of the balanced problem (g + t, f - t).
+    if not p.cols_all_ok:
+        diag = torch.where(p.col_ok, diag, torch.ones_like(diag))
+    ridge = 1e-12 * diag.abs().amax(dim=1, keepdim=True)
+    return grad, neg_hess + torch.diag_embed(diag + ridge)
+
+
+def _select(take: Tensor, new: _Point, old: _Point) -> _Point:
+    """Per problem, the new point where ``take`` (B,) is True, else the old one."""
+
+    def pick(a: Tensor, b: Tensor) -> Tensor:
+        return torch.where(take.view(-1, *([1] * (a.dim() - 1))), a, b)
+
+    return _Point(*(pick(getattr(new, k), getattr(old, k)) for k in _Point.__dataclass_fields__))
+
+
+def _line_search(
+    p: Problem,
+    point: _Point,
+    direction: Tensor,
+    slope: Tensor,
+    eps: float,
+    tau1: float,
+    tau2: float,
+    k2: float,
+) -> _Point:
+    """Backtracking (Armijo) along ``direction``, per problem; the full step is tried first."""
+    slack = 1e-13 * (point.value.abs() + 1.0)  # rounding of the dual near its maximum
+
+    def acceptable(trial: _Point, step) -> Tensor:
+        return torch.isfinite(trial.value) & (
+            trial.value >= point.value + 1e-4 * step * slope - slack
+        )
+
+    trial = _evaluate(p, point.g + direction, eps, tau1, tau2)
+    accepted = acceptable(trial, 1.0)
+    if bool(accepted.all()):
+        return trial
+    best = _select(accepted, trial, point)
+    step = torch.where(accepted, 1.0, 0.5).to(slope)
+    for _ in range(40):
+        trial = _evaluate(p, point.g + step[:, None] * direction, eps, tau1, tau2)
+        ok = acceptable(trial, step)
+        best = _select(ok & ~accepted, trial, best)
+        accepted |= ok
+        if bool(accepted.all()):
+            return best
+        step = torch.where(accepted, step, step * 0.5)
+    # No ascent found (rounding at the optimum, or a poor direction): one Sinkhorn sweep for the
+    # problems that are stuck.
+    sweep = _evaluate(p, _column_potential(p, point.f, eps, k2), eps, tau1, tau2)
+    return _select(~accepted, sweep, best)
+
+
+def _newton(
+    p: Problem,
+    g: Tensor,
+    eps: float,
+    tau1: float,
+    tau2: float,
+    tol: float,
+    max_iter: int,
+) -> tuple[Tensor, int, bool]:
+    """Maximise the dual over g at one eps. Returns (g, iterations, converged)."""
+    k1, k2 = kappa(tau1, eps), kappa(tau2, eps)
+    balanced = tau1 == INF and tau2 == INF
+    n = p.num_predictions
+    point = _evaluate(p, g, eps, tau1, tau2)
+    for iteration in range(max_iter + 1):
+        grad, neg_hess = _gradient_and_hessian(p, point, eps, k1, tau2)
+        residual = n * grad.abs().amax(dim=1)  # (B,) units of one prediction
+        if bool((residual <= tol).all()):
+            return point.g, iteration, True
+        if iteration == max_iter:
+            break
+        direction = torch.linalg.solve(neg_hess, grad[:, :, None])[:, :, 0]  # (B, J)
+        if balanced:
+            # (g + t, f - t) gives the same plan: drop that component so g cannot drift.
+            ok = p.col_ok.to(direction.dtype)
+            shift = (direction * ok).sum(dim=1, keepdim=True) / ok.sum(dim=1, keepdim=True)
+            direction = direction - shift * ok
+        slope = (grad * direction).sum(dim=1)  # (B,) > 0 for an ascent direction
+        point = _line_search(p, point, direction, slope, eps, tau1, tau2, k2)
+    return point.g, max_iter, False
+
+
+def _eps_schedule(eps: float, scale: float) -> list[float]:
+    """eps-scaling: from max(eps, scale) down to eps in even geometric steps of at most 10x."""
+    if scale <= eps:
+        return [eps]
+    stages = math.ceil(math.log(scale / eps) / math.log(_EPS_SCALING_FACTOR) - 1e-9)
+    ratio = (scale / eps) ** (1.0 / stages)
+    return [eps * ratio ** (stages - k) for k in range(stages)] + [eps]
+
+
+def solve_positive_eps(
+    p: Problem,
+    eps: float,
+    tau1: float,
+    tau2: float,
+    tol: float,
+    max_iter: int,
+    warm_start: Tensor | None,
+) -> tuple[Tensor, Tensor, str, int, bool]:
+    """Solve at eps > 0. Returns (f, g, method, iterations, converged)."""
+    k1, k2 = kappa(tau1, eps), kappa(tau2, eps)
+    batch, _, j_total = p.cost.shape
+    if k1 == 0.0 or k2 == 0.0:
+        # One free marginal: one scaling update is the exact optimum.
+        if k2 == 0.0:
+            g = torch.zeros((batch, j_total), dtype=torch.float64, device=p.cost.device)
+            f = _row_potential(p, g, eps, k1)
+        else:
+            f = torch.zeros_like(p.log_a)
+            g = _column_potential(p, f, eps, k2)
+        return f, g, "closed-form", 0, True
+
+    def run(schedule: list[float], g0: Tensor) -> tuple[Tensor, int, bool]:
+        g, total = g0, 0
+        converged = False
+        for index, stage_eps in enumerate(schedule):
+            last = index == len(schedule) - 1
+            for _ in range(_SWEEPS):
+                f = _row_potential(p, g, stage_eps, kappa(tau1, stage_eps))
+                g = _column_potential(p, f, stage_eps, kappa(tau2, stage_eps))
+            g, used, converged = _newton(
+                p,
+                g,
+                stage_eps,
+                tau1,
+                tau2,
+                tol if last else max(tol, _INTERMEDIATE_TOL),
+                max(max_iter - total, 1),
+            )
+            total += used
+        return g, total, converged
+
+    cold = torch.zeros((batch, j_total), dtype=torch.float64, device=p.cost.device)
+    if warm_start is not None:
+        g0 = torch.where(p.col_ok, warm_start.to(cold), cold)
+        g, iterations, converged = run([eps], g0)
+        if not converged:
+            g, more, converged = run(_eps_schedule(eps, p.scale), cold)
+            iterations += more
+    else:
+        g, iterations, converged = run(_eps_schedule(eps, p.scale), cold)
+    f = _row_potential(p, g, eps, k1)
+    return f, g, "newton", iterations, converged
