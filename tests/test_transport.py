@@ -196,6 +196,16 @@ def test_agrees_with_pot(seed):
             )
 
 
+def test_both_methods_agree_with_pot():
+    """Large eps: the kernel-form Sinkhorn start converges; small eps: Newton takes over."""
+    rng = np.random.default_rng(8)
+    cost = rng.uniform(0.0, 2.0, size=(30, 6))
+    for eps, method in [(0.5, "sinkhorn"), (0.05, "newton")]:
+        result = solve(torch.tensor(cost), eps, INF, INF, tol=1e-9)
+        assert result.method == method
+        np.testing.assert_allclose(result.plan.numpy(), pot_plan(cost, eps, INF, INF), atol=1e-6)
+
+
 def test_agrees_with_pot_on_detr_sized_problem():
     rng = np.random.default_rng(7)
     cost = rng.uniform(0.0, 2.0, size=(100, 21))

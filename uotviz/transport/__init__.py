@@ -52,8 +52,11 @@ alone: M + 1 unknowns per image, whatever N. This is done with Newton's method (
 log-domain Sinkhorn column update at every stage of an eps-scaling schedule (eps0 = max|C| shrunk by
 4 per stage). Everything stays in the log domain: no exp(-C/eps) kernel is formed, so no underflow
 at any eps. ``tau1 = 0`` or ``tau2 = 0`` need no iteration: one scaling update is exact.
-Convergence is declared when the optimality residual of every column, in units of one prediction,
-is below ``tol``; the rows are optimal by construction.
+Where ``max|C| / eps <= 200`` a short Sinkhorn run in kernel form (two matrix-vector products
+per iteration) is tried first; it hands over to Newton as soon as its observed rate of convergence
+shows that it would need more than 100 iterations. Convergence is declared when every column's
+optimality gap, as an error per plan entry in units of one prediction, is below ``tol``; the rows
+are optimal by construction.
 """
 
 # The package: ``problem`` (the canonical batched problem and the input checks), ``newton``

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from .problem import INF, Problem, kappa
+from .problem import INF, Problem, column_residual, kappa
+from .sinkhorn import MAX_COST_OVER_EPS, sinkhorn_start
 
 _EPS_SCALING_FACTOR = 10.0
 _INTERMEDIATE_TOL = 1e-2
@@ -133,8 +134,9 @@ def _dual(p: Problem, f: Tensor, g: Tensor, log_r: Tensor, eps: float, tau1, tau
 
 def _gradient_and_hessian(
     p: Problem, point: _Point, eps: float, k1: float, tau2: float
-) -> tuple[Tensor, Tensor]:
-    """Gradient (B, J) of the dual in g, and the negated Hessian (B, J, J), positive definite.
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Gradient (B, J) of the dual in g, the negated Hessian (B, J, J), positive definite, and
+    the convergence residual (B,) (see :func:`~uotviz.transport.problem.column_residual`).
 
     grad_j = beta_j exp(-g_j/tau2) - c_j where c_j is the plan's column mass;
     -hess = diag(beta exp(-g/tau2) / tau2) + (diag(c) - kappa1 P^T diag(1/r) P) / eps,
@@ -158,7 +160,8 @@ def _gradient_and_hessian(
     if not p.cols_all_ok:
         diag = torch.where(p.col_ok, diag, torch.ones_like(diag))
     ridge = 1e-12 * diag.abs().amax(dim=1, keepdim=True)
-    return grad, neg_hess + torch.diag_embed(diag + ridge)
+    residual = column_residual(grad, target, col_mass, p.num_predictions)
+    return grad, neg_hess + torch.diag_embed(diag + ridge), residual
 
 
 def _select(take: Tensor, new: _Point, old: _Point) -> _Point:
@@ -220,11 +223,9 @@ def _newton(
     """Maximise the dual over g at one eps. Returns (g, iterations, converged)."""
     k1, k2 = kappa(tau1, eps), kappa(tau2, eps)
     balanced = tau1 == INF and tau2 == INF
-    n = p.num_predictions
     point = _evaluate(p, g, eps, tau1, tau2)
     for iteration in range(max_iter + 1):
-        grad, neg_hess = _gradient_and_hessian(p, point, eps, k1, tau2)
-        residual = n * grad.abs().amax(dim=1)  # (B,) units of one prediction
+        grad, neg_hess, residual = _gradient_and_hessian(p, point, eps, k1, tau2)
         if bool((residual <= tol).all()):
             return point.g, iteration, True
         if iteration == max_iter:
@@ -292,13 +293,15 @@ def solve_positive_eps(
         return g, total, converged
 
     cold = torch.zeros((batch, j_total), dtype=torch.float64, device=p.cost.device)
+    iterations = 0
     if warm_start is not None:
         g0 = torch.where(p.col_ok, warm_start.to(cold), cold)
         g, iterations, converged = run([eps], g0)
-        if not converged:
-            g, more, converged = run(_eps_schedule(eps, p.scale), cold)
-            iterations += more
-    else:
-        g, iterations, converged = run(_eps_schedule(eps, p.scale), cold)
-    f = _row_potential(p, g, eps, k1)
-    return f, g, "newton", iterations, converged
+        if converged:
+            return _row_potential(p, g, eps, k1), g, "newton", iterations, True
+    elif p.scale <= MAX_COST_OVER_EPS * eps:
+        g, iterations, converged = sinkhorn_start(p, eps, tau1, tau2, tol)
+        if converged:
+            return _row_potential(p, g, eps, k1), g, "sinkhorn", iterations, True
+    g, more, converged = run(_eps_schedule(eps, p.scale), cold)
+    return _row_potential(p, g, eps, k1), g, "newton", iterations + more, converged

@@ -149,3 +149,15 @@ def build_problem(cost: Tensor, gt_mask: Tensor, miss_cost: float | None, tau2: 
     c = torch.cat(rows, dim=1)
     c = torch.where(col_ok[:, None, :] & row_ok[:, :, None], c, torch.full_like(c, INF))
     return Problem(c, log_a, row_ok, log_b, col_ok, n, scale)
+
+
+def column_residual(gap: Tensor, target: Tensor, mass: Tensor, num_predictions: int) -> Tensor:
+    """Convergence measure per problem, shape (B,): the largest column optimality gap as an error
+    per plan entry, in units of one prediction.
+
+    ``gap``, ``target`` and ``mass`` are (B, J) absolute masses (``gap = target - mass``, 0 on
+    columns that take no mass). A column holding k > 1 units spreads a relative error over its
+    entries, so its gap is divided by k: ``N |gap_j| / max(1, N target_j, N mass_j)``.
+    """
+    units = torch.clamp_min(num_predictions * torch.maximum(target, mass), 1.0)
+    return (num_predictions * gap.abs() / units).amax(dim=1)

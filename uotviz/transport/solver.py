@@ -31,9 +31,9 @@ class TransportResult:
             balanced plan sums to 1, and so does a ground truth's column.
         potentials: the column potentials ``g`` in cost units, shape ``(M+1,)`` or ``(B, M+1)``,
             float64, to pass back as ``warm_start``; ``None`` for the exact eps = 0 corners.
-        method: ``"newton"``, ``"closed-form"``, ``"hungarian"``, ``"row-argmin"``,
-            ``"column-argmin"`` or ``"zero"``.
-        iterations: Newton iterations taken (0 for closed forms and exact corners).
+        method: ``"sinkhorn"`` (the kernel-form start converged), ``"newton"``,
+            ``"closed-form"``, ``"hungarian"``, ``"row-argmin"``, ``"column-argmin"`` or ``"zero"``.
+        iterations: Sinkhorn plus Newton iterations taken (0 for closed forms and exact corners).
         converged: whether every problem reached ``tol``.
         row_error: largest optimality residual of a row marginal, units of one prediction: for
             ``tau1 = inf`` the deviation of a row sum from 1, for finite ``tau1 > 0`` the deviation
@@ -94,8 +94,9 @@ def solve(
         tau2: marginal penalty on the ground-truth side (columns, background included), in
             ``[0, inf]``.
         gt_mask: bool ``(M,)`` or ``(B, M)``, True for real ground-truth columns; default all.
-        tol: stop when every marginal optimality residual is below ``tol`` in units of one
-            prediction.
+        tol: stop when every column's optimality gap, as an error per plan entry in units of
+            one prediction, is below ``tol`` (a column holding k > 1 units divides its gap by k;
+            the rows are optimal by construction).
         max_iter: the most Newton iterations, all eps-scaling stages together.
         warm_start: the ``potentials`` (or the result) of an earlier solve of the same shape,
             e.g. at a neighbouring slider position; the solver starts from them at the target eps.
