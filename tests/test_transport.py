@@ -476,3 +476,21 @@ def test_cuda_matches_cpu():
     assert gpu.plan.device.type == "cuda"
     assert gpu.plan.dtype == torch.float32
     assert torch.allclose(gpu.plan.cpu(), cpu.plan, atol=1e-5)
+
+
+def test_singular_hessian_falls_back_to_a_gradient_step(monkeypatch):
+    """If the linear solve reports failure, Newton still ascends and reaches the same plan."""
+    real_solve_ex = torch.linalg.solve_ex
+
+    def failing_solve_ex(a, b):
+        solution, info = real_solve_ex(a, b)
+        return solution, torch.ones_like(info)
+
+    monkeypatch.setattr(torch.linalg, "solve_ex", failing_solve_ex)
+    cost = figure1_cost()
+    warm = torch.zeros(3, dtype=torch.float64)  # a warm start goes straight to Newton
+    result = solve(cost, 0.05, 1.0, 1.0, tol=1e-7, max_iter=5000, warm_start=warm)
+    assert result.method == "newton" and result.converged
+    np.testing.assert_allclose(
+        result.plan.numpy(), pot_plan(cost.numpy(), 0.05, 1.0, 1.0), atol=1e-5
+    )

@@ -21,7 +21,6 @@ from .sinkhorn import MAX_COST_OVER_EPS, sinkhorn_start
 
 _EPS_SCALING_FACTOR = 10.0
 _INTERMEDIATE_TOL = 1e-2
-_SWEEPS = 1
 
 
 # --------------------------------------------------------------------------------------------
@@ -230,7 +229,12 @@ def _newton(
             return point.g, iteration, True
         if iteration == max_iter:
             break
-        direction = torch.linalg.solve(neg_hess, grad[:, :, None])[:, :, 0]  # (B, J)
+        direction, info = torch.linalg.solve_ex(neg_hess, grad[:, :, None])
+        direction = direction[:, :, 0]  # (B, J)
+        # Should a Hessian ever be singular or non-finite, take a diagonally scaled gradient step.
+        fallback = grad / torch.diagonal(neg_hess, dim1=1, dim2=2).clamp_min(1e-300)
+        bad = (info != 0) | ~torch.isfinite(direction).all(dim=1)
+        direction = torch.where(bad[:, None], fallback, direction)
         if balanced:
             # (g + t, f - t) gives the same plan: drop that component so g cannot drift.
             ok = p.col_ok.to(direction.dtype)
@@ -277,9 +281,8 @@ def solve_positive_eps(
         converged = False
         for index, stage_eps in enumerate(schedule):
             last = index == len(schedule) - 1
-            for _ in range(_SWEEPS):
-                f = _row_potential(p, g, stage_eps, kappa(tau1, stage_eps))
-                g = _column_potential(p, f, stage_eps, kappa(tau2, stage_eps))
+            f = _row_potential(p, g, stage_eps, kappa(tau1, stage_eps))
+            g = _column_potential(p, f, stage_eps, kappa(tau2, stage_eps))
             g, used, converged = _newton(
                 p,
                 g,
