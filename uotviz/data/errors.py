@@ -1,0 +1,123 @@
+"""Errors and report helpers shared by the loaders.
+
+Two levels of failure, so that bad input never ends in a traceback:
+
+- a whole file that cannot be used (not JSON, not COCO, empty, unreadable) raises
+  :class:`DataError`, a ``ValueError`` whose message names the file and what is wrong;
+- a bad record inside a usable file is skipped and described in the
+  :class:`~uotviz.data.types.LoadReport`; the valid records still load.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import IO, Any
+
+from uotviz.data.types import LoadReport
+
+__all__ = ["MAX_MESSAGES", "DataError", "Source"]
+
+#: At most this many skip messages are kept in one report; the rest are counted and summarised in
+#: one last message, so a file with 500,000 bad records does not produce 500,000 strings.
+MAX_MESSAGES = 1000
+
+#: What a loader reads: a path, the file's bytes, or an open binary file (an upload).
+Source = str | Path | bytes | bytearray | memoryview | IO[bytes]
+
+
+class DataError(ValueError):
+    """A whole file cannot be used; the message names the file and the reason."""
+
+
+class ReportWriter:
+    """Fill a :class:`LoadReport`, keeping at most :data:`MAX_MESSAGES` messages."""
+
+    def __init__(self, report: LoadReport) -> None:
+        self.report = report
+        self.unlisted = 0
+
+    def skip(self, message: str, count: int = 1) -> None:
+        """Count ``count`` skipped records under one message."""
+        if len(self.report.messages) < MAX_MESSAGES:
+            self.report.skip(message)
+        else:
+            self.report.skipped += 1
+            self.unlisted += 1
+        self.report.skipped += count - 1
+
+    def note(self, message: str) -> None:
+        """A message about the file that skips no record (an ignored array, a size mismatch)."""
+        if len(self.report.messages) < MAX_MESSAGES:
+            self.report.messages.append(message)
+        else:
+            self.unlisted += 1
+
+    def finish(self, name: str) -> LoadReport:
+        if self.unlisted:
+            self.report.messages.append(f"{name}: {self.unlisted} more problems not listed")
+            self.unlisted = 0
+        return self.report
+
+
+def source_name(source: Source, name: str | None) -> str:
+    """The name used in messages: ``name`` if given, else the file name, else ``"<upload>"``."""
+    if name:
+        return name
+    if isinstance(source, (str, Path)):
+        return Path(source).name
+    file_name = getattr(source, "name", None)
+    return Path(file_name).name if isinstance(file_name, str) else "<upload>"
+
+
+def read_bytes(source: Source, name: str) -> bytes:
+    """The content of ``source``; :class:`DataError` when it cannot be read."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source)
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            raise DataError(f"{name}: file not found: {path}") from None
+        except IsADirectoryError:
+            raise DataError(f"{name}: is a folder, not a file: {path}") from None
+        except OSError as error:
+            raise DataError(f"{name}: cannot read {path}: {error.strerror or error}") from None
+    read = getattr(source, "read", None)
+    if read is None:
+        raise DataError(f"{name}: cannot read a {type(source).__name__}; pass a path or bytes")
+    data = read()
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return bytes(data)
+
+
+def parse_json(data: bytes, name: str) -> Any:
+    """Parse JSON bytes; :class:`DataError` with line and column when it is malformed."""
+    if not data.strip():
+        raise DataError(f"{name}: the file is empty")
+    try:
+        return json.loads(data)
+    except json.JSONDecodeError as error:
+        raise DataError(
+            f"{name}: not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
+        ) from None
+    except UnicodeDecodeError as error:
+        raise DataError(f"{name}: not valid JSON: not UTF-8 text (byte {error.start})") from None
+    except RecursionError:
+        raise DataError(f"{name}: not valid JSON: nested too deeply") from None
+
+
+def as_int(value: Any) -> int | None:
+    """``value`` as an int when it is an integer (or an integral float), else None."""
+    if type(value) is int:
+        return value
+    if type(value) is float and value.is_integer():
+        return int(value)
+    return None
+
+
+def is_number(value: Any) -> bool:
+    """True for ints and floats (NaN included), False for bools, strings and None."""
+    return type(value) in (int, float)
