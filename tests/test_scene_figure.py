@@ -1,0 +1,274 @@
+"""The matching drawn on the image: geometry, encodings, limits, highlights and empty cases."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from uotviz import figure1
+from uotviz.costs import matching_cost
+from uotviz.matching import MatchingProblem, column_letters
+from uotviz.scene_figure import GT_PALETTE, figure1_gallery, line_width, scene_figure
+from uotviz.transport import solve
+
+WIDTH, HEIGHT = 480, 430
+
+
+def make_problem(
+    pred_boxes: list[list[float]] | np.ndarray,
+    gt_boxes: list[list[float]] | np.ndarray,
+    *,
+    pred_names: tuple[str, ...] | None = None,
+    gt_names: tuple[str, ...] | None = None,
+) -> MatchingProblem:
+    preds = torch.as_tensor(np.asarray(pred_boxes, dtype=np.float64).reshape(-1, 4))
+    gts = torch.as_tensor(np.asarray(gt_boxes, dtype=np.float64).reshape(-1, 4))
+    n, m = preds.shape[0], gts.shape[0]
+    return MatchingProblem(
+        cost=matching_cost(preds, gts, background_cost=0.8),
+        pred_boxes=preds,
+        gt_boxes=gts,
+        pred_index=torch.arange(n),
+        gt_index=torch.arange(m),
+        row_labels=tuple(str(i + 1) for i in range(n)),
+        col_labels=(*column_letters(m), "∅"),
+        pred_scores=torch.linspace(0.9, 0.5, n) if n else torch.zeros(0),
+        pred_names=pred_names if pred_names is not None else ("cup",) * n,
+        gt_names=gt_names if gt_names is not None else ("cup",) * m,
+    )
+
+
+@pytest.fixture(scope="module")
+def fig1_problem() -> MatchingProblem:
+    return make_problem(
+        figure1.PREDICTIONS_XYXY,
+        figure1.GROUND_TRUTHS_XYXY,
+        pred_names=("cup", "spoon", "spoon", "cup", "plate"),
+        gt_names=("cup", "plate"),
+    )
+
+
+@pytest.fixture(scope="module")
+def ot_plan(fig1_problem: MatchingProblem) -> torch.Tensor:
+    return solve(fig1_problem.cost, 0.05, math.inf, math.inf).plan  # panel (g)
+
+
+def traces(fig, role: str) -> list:
+    return [t for t in fig.data if isinstance(t.meta, dict) and t.meta.get("role") == role]
+
+
+def boxes_of(trace) -> list[tuple[float, float, float, float]]:
+    """The xyxy boxes of an outline trace (closed 5-point paths separated by None)."""
+    xs, ys = list(trace.x), list(trace.y)
+    boxes, start = [], 0
+    for end in [i for i, v in enumerate(xs) if v is None] + [len(xs)]:
+        bx, by = xs[start:end], ys[start:end]
+        assert len(bx) == 5 and bx[0] == bx[-1] and by[0] == by[-1]
+        boxes.append((min(bx), min(by), max(bx), max(by)))
+        start = end + 1
+    return boxes
+
+
+def line_segments(fig) -> list[tuple[tuple, tuple, float, float]]:
+    """(start, end, width, opacity) of every drawn matching line."""
+    out = []
+    for trace in traces(fig, "lines"):
+        xs, ys = list(trace.x), list(trace.y)
+        for k in range(0, len(xs), 3):
+            out.append(((xs[k], ys[k]), (xs[k + 1], ys[k + 1]), trace.line.width, trace.opacity))
+    return out
+
+
+def centre(box) -> tuple[float, float]:
+    return ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
+
+
+def test_image_and_reversed_axis(fig1_problem, ot_plan):
+    image = Image.new("RGB", (240, 215), "orange")  # downscaled by 2
+    fig = scene_figure(image, WIDTH, HEIGHT, fig1_problem, ot_plan, scale=0.5)
+    images = [t for t in fig.data if t.type == "image"]
+    assert len(images) == 1
+    assert images[0].source.startswith("data:image/")
+    # the picture covers the annotated canvas: 240 pixels of 2 annotation pixels each
+    assert images[0].dx == pytest.approx(2.0) and images[0].x0 == pytest.approx(1.0)
+    y_range = fig.layout.yaxis.range
+    assert y_range[0] > y_range[1]  # y points down, as pixel rows do
+    assert y_range[0] >= HEIGHT and y_range[1] <= 0
+    assert fig.layout.yaxis.scaleanchor == "x" and fig.layout.yaxis.scaleratio == 1
+    assert fig.layout.xaxis.showgrid is False and fig.layout.yaxis.showgrid is False
+
+
+def test_no_image_draws_grey_canvas(fig1_problem):
+    fig = scene_figure(None, WIDTH, HEIGHT, fig1_problem, None)
+    assert not [t for t in fig.data if t.type == "image"]
+    (canvas,) = fig.layout.shapes
+    assert (canvas.x0, canvas.y0, canvas.x1, canvas.y1) == (0, 0, WIDTH, HEIGHT)
+
+
+def test_one_outline_per_box_at_its_coordinates(fig1_problem, ot_plan):
+    fig = scene_figure(None, WIDTH, HEIGHT, fig1_problem, ot_plan)
+    gt_drawn = {}
+    for trace in traces(fig, "gt outlines"):
+        for column, box in zip(trace.meta["columns"], boxes_of(trace), strict=True):
+            gt_drawn[column] = box
+            assert trace.line.color == GT_PALETTE[column]
+    assert gt_drawn == {j: tuple(map(float, b)) for j, b in enumerate(figure1.GROUND_TRUTHS_XYXY)}
+    pred_drawn = {}
+    for trace in traces(fig, "pred outlines"):
+        assert trace.line.color == "black"
+        for row, box in zip(trace.meta["rows"], boxes_of(trace), strict=True):
+            assert row not in pred_drawn
+            pred_drawn[row] = box
+    assert pred_drawn == {i: tuple(map(float, b)) for i, b in enumerate(figure1.PREDICTIONS_XYXY)}
+    labels = {a.text for a in fig.layout.annotations}
+    assert {"<b>A</b>", "<b>B</b>", "1", "2", "3", "4", "5"} <= labels
+
+
+def test_lines_join_centres_and_widen_with_mass():
+    gt = [[100, 100, 200, 200]]
+    preds = [[90, 90, 190, 190], [120, 110, 220, 210]]
+    problem = make_problem(preds, gt)
+    plan = np.array([[0.2, 0.8], [0.9, 0.1]])
+    fig = scene_figure(None, 300, 300, problem, plan)
+    segments = {start: (end, width, opacity) for start, end, width, opacity in line_segments(fig)}
+    weak, strong = segments[centre(preds[0])], segments[centre(preds[1])]
+    assert weak[0] == strong[0] == centre(gt[0])
+    assert weak[1] < strong[1]  # width grows with mass
+    assert weak[2] < strong[2]  # and so does opacity
+    # 1 + 6 · mass pixels, to the half pixel
+    assert weak[1] == pytest.approx(1 + 6 * 0.2, abs=0.25)
+    assert strong[1] == pytest.approx(1 + 6 * 0.9, abs=0.25)
+    assert list(line_width([0.0, 0.5, 1.0])) == [1.0, 4.0, 7.0]
+
+
+def test_small_masses_not_drawn():
+    problem = make_problem([[0, 0, 50, 50], [60, 60, 90, 90]], [[0, 0, 40, 40], [50, 50, 99, 99]])
+    plan = np.array([[0.995, 0.005, 0.0], [0.0, 0.5, 0.5]])
+    fig = scene_figure(None, 100, 100, problem, plan, min_mass=0.01)
+    segments = line_segments(fig)
+    assert len(segments) == 2
+    assert all(start != centre([0, 0, 50, 50]) or end != centre([50, 50, 99, 99])
+               for start, end, _, _ in segments)  # fmt: skip
+    (background,) = traces(fig, "background")
+    assert background.meta["rows"] == [1]  # row 0 sends nothing to ∅
+    fig = scene_figure(None, 100, 100, problem, plan, min_mass=0.001)
+    assert len(line_segments(fig)) == 3
+
+
+def test_background_mass_encoded(fig1_problem, ot_plan):
+    fig = scene_figure(None, WIDTH, HEIGHT, fig1_problem, ot_plan)
+    (background,) = traces(fig, "background")
+    to_bg = ot_plan[:, -1].numpy()
+    rows = background.meta["rows"]
+    assert rows == [i for i in range(5) if to_bg[i] >= 0.01]
+    sizes = np.asarray(background.marker.size)
+    # discs sit on the predictions' centres and their area follows the mass
+    for k, row in enumerate(rows):
+        assert (background.x[k], background.y[k]) == centre(figure1.PREDICTIONS_XYXY[row])
+    order = np.argsort(to_bg[rows])
+    assert np.all(np.diff(sizes[order]) > 0)
+    assert sizes**2 / to_bg[rows] == pytest.approx(np.full(len(rows), 28.0**2), rel=0.01)
+    # predictions 1, 2, 3 send most of their mass to ∅: dashed outlines
+    dashed = [t for t in traces(fig, "pred outlines") if t.line.dash not in (None, "solid")]
+    assert sorted(r for t in dashed for r in t.meta["rows"]) == [0, 1, 2]
+    names = " ".join(t.name or "" for t in traces(fig, "legend"))
+    assert "∅" in names and "area ∝ mass" in names and "width ∝ mass" in names
+
+
+def test_hover_texts(fig1_problem, ot_plan):
+    fig = scene_figure(None, WIDTH, HEIGHT, fig1_problem, ot_plan)
+    (preds,) = traces(fig, "pred centres")
+    text = preds.text[3]
+    plan = ot_plan.numpy()
+    assert text.startswith("<b>4</b> cup") and "score" in text
+    assert f"A: {plan[3, 0]:.3f}" in text and f"B: {plan[3, 1]:.3f}" in text
+    assert f"∅: {plan[3, 2]:.3f}" in text
+    (gts,) = traces(fig, "gt centres")
+    assert gts.text[1].startswith("<b>B</b> plate")
+    assert f"mass received: {plan[:, 1].sum():.3f}" in gts.text[1]
+    (lines,) = traces(fig, "line hover")
+    assert f"4 → A: {plan[3, 0]:.3f}" in lines.text
+
+
+def test_max_predictions_hides_and_says_so():
+    rng = np.random.default_rng(0)
+    corners = rng.uniform(0, 400, size=(300, 2))
+    preds = np.concatenate([corners, corners + rng.uniform(20, 80, size=(300, 2))], axis=1)
+    problem = make_problem(preds, [[10, 10, 100, 100], [200, 200, 300, 300]])
+    plan = solve(problem.cost, 0.05, math.inf, math.inf).plan.numpy()
+    fig = scene_figure(None, 500, 500, problem, plan, max_predictions=50)
+    drawn = sorted(r for t in traces(fig, "pred outlines") for r in t.meta["rows"])
+    assert len(drawn) == 50
+    to_gt = plan[:, :-1].sum(axis=1)
+    assert to_gt[drawn].min() >= np.sort(to_gt)[-50] - 1e-12  # the 50 sending the most
+    notes = [a.text for a in fig.layout.annotations if a.name == "hidden predictions"]
+    assert len(notes) == 1 and notes[0].startswith("250 of 300 predictions hidden")
+
+
+def test_highlight_fades_the_rest(fig1_problem, ot_plan):
+    plain = scene_figure(None, WIDTH, HEIGHT, fig1_problem, ot_plan)
+    assert {o for _, _, _, o in line_segments(plain)} != set()
+    fig = scene_figure(None, WIDTH, HEIGHT, fig1_problem, ot_plan, highlight_pred=3)
+    start = centre(figure1.PREDICTIONS_XYXY[3])
+    for seg_start, _, _, opacity in line_segments(fig):
+        assert (opacity >= 0.9) == (seg_start == start)
+    outline = {r: t for t in traces(fig, "pred outlines") for r in t.meta["rows"]}
+    assert outline[3].opacity == 1 and outline[0].opacity < 1
+    assert outline[3].line.width > outline[0].line.width
+    fig = scene_figure(None, WIDTH, HEIGHT, fig1_problem, ot_plan, highlight_gt=1)
+    for _, end, _, opacity in line_segments(fig):
+        assert (opacity >= 0.9) == (end == centre(figure1.GROUND_TRUTHS_XYXY[1]))
+    gt_outline = {c: t for t in traces(fig, "gt outlines") for c in t.meta["columns"]}
+    assert gt_outline[1].opacity == 1 and gt_outline[0].opacity < 1
+
+
+def test_boxes_only_and_empty_sides(fig1_problem):
+    fig = scene_figure(None, WIDTH, HEIGHT, fig1_problem, None)
+    assert not traces(fig, "lines") and not traces(fig, "background")
+    assert len(traces(fig, "pred outlines")) == 1 and len(traces(fig, "gt outlines")) == 2
+    no_preds = make_problem(np.zeros((0, 4)), [[0, 0, 10, 10]])
+    fig = scene_figure(None, 50, 50, no_preds, np.zeros((0, 2)))
+    assert not traces(fig, "pred outlines") and len(traces(fig, "gt outlines")) == 1
+    no_gts = make_problem([[0, 0, 10, 10], [5, 5, 20, 20]], np.zeros((0, 4)))
+    fig = scene_figure(None, 50, 50, no_gts, np.ones((2, 1)))
+    assert not traces(fig, "gt outlines") and not traces(fig, "lines")
+    assert traces(fig, "background")[0].meta["rows"] == [0, 1]
+    with pytest.raises(ValueError, match="shape"):
+        scene_figure(None, 50, 50, no_gts, np.ones((2, 2)))
+
+
+def random_boxes(rng: np.random.Generator, count: int) -> np.ndarray:
+    xy = rng.uniform(0, 500, size=(count, 2))
+    return np.concatenate([xy, xy + rng.uniform(30, 150, size=(count, 2))], axis=1)
+
+
+def test_fast_for_100_predictions_and_20_ground_truths():
+    rng = np.random.default_rng(1)
+    problem = make_problem(random_boxes(rng, 100), random_boxes(rng, 20))
+    plan = solve(problem.cost, 0.1, math.inf, math.inf).plan
+    scene_figure(None, 700, 700, problem, plan)  # warm-up (imports, validators)
+    times = []
+    for _ in range(3):  # the best of three: a stray garbage collection is not the figure's cost
+        start = time.perf_counter()
+        scene_figure(None, 700, 700, problem, plan)
+        times.append(time.perf_counter() - start)
+    assert min(times) < 0.1
+
+
+def test_gallery_has_one_panel_per_plan(fig1_problem):
+    plans = {p.name: solve(fig1_problem.cost, p.eps, p.tau1, p.tau2).plan for p in figure1.PRESETS}
+    image = Image.new("RGB", (WIDTH, HEIGHT), "white")
+    fig = figure1_gallery(image, WIDTH, HEIGHT, fig1_problem, plans)
+    assert len([t for t in fig.data if t.type == "image"]) == 6
+    x_axes = {t.xaxis for t in fig.data if t.type == "image"}
+    assert len(x_axes) == 6
+    titles = [a.text for a in fig.layout.annotations[:6]]
+    assert titles == [p.name for p in figure1.PRESETS]
+    for suffix in ("", "2", "3", "4", "5", "6"):
+        y_range = fig.layout[f"yaxis{suffix}"].range
+        assert y_range[0] > y_range[1]
