@@ -1,4 +1,5 @@
-"""The Streamlit app, run headless with AppTest: what the figures show for every preset."""
+"""The Streamlit app, run headless with AppTest: the demo, the presets' plans, image browsing,
+anchor mode, and datasets configured through the environment."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from uotviz.data.demo import FIGURE1_IMAGE_ID
 from uotviz.figure1 import PRESETS
 from uotviz.sliders import CUSTOM, EPS_VALUES, TAU_VALUES, preset_names
 
@@ -70,13 +73,24 @@ def _decode(array) -> np.ndarray:
     return np.asarray(array, dtype=np.float64)
 
 
-def _chart(at: AppTest, index: int) -> dict:
-    return json.loads(at.get("plotly_chart")[index].proto.spec)
+COST, PLAN, SCENE = "cost_chart", "plan_chart", "scene_chart"
 
 
-def _matrix(at: AppTest, index: int) -> np.ndarray:
-    """The ``z`` of the heatmap in chart ``index`` (0: cost, 1: plan)."""
-    return _decode(_chart(at, index)["data"][0]["z"])
+def _chart(at: AppTest, key: str) -> dict:
+    """The figure JSON of the chart with this key."""
+    for element in at.get("plotly_chart"):
+        if element.proto.id.endswith("-" + key):
+            return json.loads(element.proto.spec)
+    raise AssertionError(f"no chart with key {key!r}")
+
+
+def _matrix(at: AppTest, key: str) -> np.ndarray:
+    """The ``z`` of the heatmap of the cost or plan chart."""
+    return _decode(_chart(at, key)["data"][0]["z"])
+
+
+def _diagnostics(at: AppTest) -> str:
+    return next(c.value for c in at.caption if c.value.startswith("method"))
 
 
 def _texts(at: AppTest) -> list[str]:
@@ -84,28 +98,46 @@ def _texts(at: AppTest) -> list[str]:
     texts = [element.value for element in at.markdown]
     texts += [element.value for element in at.caption]
     texts += [element.value for element in at.info]
-    for index in range(len(at.get("plotly_chart"))):
-        layout = _chart(at, index)["layout"]
+    for element in at.get("plotly_chart"):
+        layout = json.loads(element.proto.spec)["layout"]
         texts.append(layout["title"]["text"])
         texts += [annotation["text"] for annotation in layout.get("annotations", [])]
     return texts
 
 
-@pytest.fixture
-def app() -> AppTest:
+def _new_app() -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.run()
     assert not at.exception
     return at
 
 
+@pytest.fixture
+def app() -> AppTest:
+    return _new_app()
+
+
 def test_app_renders_controls_and_both_matrices(app: AppTest) -> None:
     assert [slider.label for slider in app.select_slider] == ["ε", "τ1", "τ2"]
     assert list(app.selectbox(key="preset").options) == list(preset_names())
-    assert len(app.get("plotly_chart")) == 2
-    np.testing.assert_allclose(_matrix(app, 0), FIGURE1_COST, atol=5e-5)
-    assert _matrix(app, 1).shape == (5, 3)
-    assert app.caption[0].value.startswith("method")
+    assert len(app.get("plotly_chart")) == 3
+    np.testing.assert_allclose(_matrix(app, COST), FIGURE1_COST, atol=5e-5)
+    assert _matrix(app, PLAN).shape == (5, 3)
+    assert _diagnostics(app).startswith("method")
+    assert not app.error
+
+
+def test_the_demo_opens_on_the_figure1_scene(app: AppTest) -> None:
+    assert app.radio(key="source_kind").value == "Demo"
+    assert app.selectbox(key="image_id").value == FIGURE1_IMAGE_ID
+    scene = _chart(app, SCENE)
+    assert "figure1_coffee.jpg" in scene["layout"]["title"]["text"]
+    assert any(trace["type"] == "image" for trace in scene["data"])
+    # the five numbered predictions and the two lettered ground truths are drawn
+    labels = {a["text"] for a in scene["layout"]["annotations"]}
+    assert {"<b>A</b>", "<b>B</b>"} <= labels
+    summary = " ".join(element.value for element in app.markdown)
+    assert "unmatched ground-truth mass" in summary and "mass to ∅" in summary
 
 
 @pytest.mark.parametrize("preset", PRESETS, ids=lambda preset: preset.panel)
@@ -116,17 +148,17 @@ def test_preset_shows_the_published_plan(app: AppTest, preset) -> None:
     assert (sliders[0].value, sliders[1].value) == (preset.eps, preset.tau1)
     assert app.select_slider(key="tau2").value == preset.tau2
 
-    plan = _matrix(app, 1)
+    plan = _matrix(app, PLAN)
     if preset.panel in EXACT_PLANS:
         np.testing.assert_allclose(plan, EXACT_PLANS[preset.panel], rtol=0, atol=1e-12)
     else:
         np.testing.assert_allclose(plan, PUBLISHED_PLANS[preset.panel], rtol=0, atol=0.005)
-    assert "converged: yes" in app.caption[0].value
+    assert "converged: yes" in _diagnostics(app)
 
 
 def test_plan_figure_writes_row_and_column_sums(app: AppTest) -> None:
-    plan = _matrix(app, 1)
-    shown = {annotation["text"] for annotation in _chart(app, 1)["layout"]["annotations"]}
+    plan = _matrix(app, PLAN)
+    shown = {annotation["text"] for annotation in _chart(app, PLAN)["layout"]["annotations"]}
     for total in (*plan.sum(axis=1), *plan.sum(axis=0)):
         assert f"{total:.3f}" in shown
     # the default preset is balanced OT (g): every row sums to one
@@ -137,7 +169,7 @@ def test_moving_a_slider_shows_custom_and_back(app: AppTest) -> None:
     assert app.selectbox(key="preset").value == "OT (g)"
     app.select_slider(key="eps").set_value(0.1).run()
     assert app.selectbox(key="preset").value == CUSTOM
-    assert "ε = 0.1," in _chart(app, 1)["layout"]["title"]["text"]
+    assert "ε = 0.1," in _chart(app, PLAN)["layout"]["title"]["text"]
     app.select_slider(key="eps").set_value(0.05).run()
     assert app.selectbox(key="preset").value == "OT (g)"
 
@@ -165,10 +197,190 @@ def test_extreme_slider_values_raise_nothing_and_show_no_nan(app: AppTest) -> No
         app.select_slider(key="tau2").set_value(tau2).run()
         where = f"eps={eps}, tau1={tau1}, tau2={tau2}"
         assert not app.exception, where
-        plan = _matrix(app, 1)
+        plan = _matrix(app, PLAN)
         assert np.isfinite(plan).all() and (plan >= 0).all(), where
         assert not any("nan" in text.lower() for text in _texts(app)), where
         if eps == 0 and tau1 == INF and tau2 == INF:
             np.testing.assert_allclose(plan, EXACT_PLANS["d"], atol=1e-12, err_msg=where)
         if eps == 0 and tau1 == 0 and tau2 == 0:
             assert (plan == 0).all(), where
+
+
+# ------------------------------------------------------------------------------ browsing
+
+
+def _image_id(at: AppTest) -> int:
+    return at.selectbox(key="image_id").value
+
+
+def _button(at: AppTest, label: str):
+    return next(button for button in at.button if button.label.startswith(label))
+
+
+def test_next_previous_and_random_change_the_image(app: AppTest) -> None:
+    ids = list(app.selectbox(key="image_id").options)
+    assert len(ids) == 7
+    _button(app, "next image").click().run()
+    assert not app.exception
+    assert _image_id(app) == 2
+    _button(app, "◀ previous image").click().run()
+    assert _image_id(app) == FIGURE1_IMAGE_ID
+    _button(app, "◀ previous image").click().run()  # wraps around to the last image
+    assert _image_id(app) == 7
+    seen = set()
+    for _ in range(6):
+        before = _image_id(app)
+        _button(app, "random image").click().run()
+        assert not app.exception
+        assert _image_id(app) != before
+        seen.add(_image_id(app))
+        assert _chart(app, SCENE)["data"], "the scene is drawn"
+    assert len(seen) > 1
+
+
+def test_every_demo_image_renders(app: AppTest) -> None:
+    for _ in range(7):
+        _button(app, "next image").click().run()
+        assert not app.exception, _image_id(app)
+        assert not app.error, [e.value for e in app.error]
+        plan = _matrix(app, PLAN)
+        assert np.isfinite(plan).all()
+
+
+def test_crowded_coins_image_and_anchor_mode(app: AppTest) -> None:
+    app.selectbox(key="image_id").set_value(7).run()  # coins.jpg: 24 ground truths
+    assert not app.exception
+    assert _matrix(app, PLAN).shape[1] == 25
+    for eps in (0.0, 0.05, 1.0):
+        app.select_slider(key="eps").set_value(eps).run()
+        assert not app.exception, eps
+    app.selectbox(key="anchor_mode").set_value("SSD300").run()
+    assert not app.exception
+    # anchor mode switches to SSD's cost: 1 - IoU with c∅ = 0.5
+    assert app.selectbox(key="cost_preset").value == "1 − IoU"
+    assert app.slider(key="background_cost").value == 0.5
+    app.select_slider(key="eps").set_value(0.05).run()
+    assert not app.exception
+    assert not app.error, [e.value for e in app.error]
+    assert "8,732 anchors" in " ".join(c.value for c in app.caption)
+    plan = _matrix(app, PLAN)
+    assert plan.shape[0] <= 60 and plan.shape[1] == 25  # only rows carrying mass to objects
+    assert "converged: yes" in _diagnostics(app)
+    _button(app, "next image").click().run()  # wraps to image 1, still in anchor mode
+    assert not app.exception
+    _button(app, "random image").click().run()
+    assert not app.exception
+
+
+def test_cost_settings_and_highlights_raise_nothing(app: AppTest) -> None:
+    for preset in ("1 − IoU", "L1", "DETR (class 2, L1 5, GIoU 2)", "1 − GIoU"):
+        app.selectbox(key="cost_preset").set_value(preset).run()
+        assert not app.exception, preset
+    app.number_input(key="w_l1").set_value(2.0).run()
+    assert app.selectbox(key="cost_preset").value == "Custom"
+    app.slider(key="background_cost").set_value(2.0).run()
+    app.slider(key="score_threshold").set_value(0.99).run()  # leaves no prediction
+    assert not app.exception
+    app.slider(key="score_threshold").set_value(0.0).run()
+    app.number_input(key="top_k").set_value(2).run()
+    assert _matrix(app, PLAN).shape[0] == 2
+    app.selectbox(key="highlight_pred").set_value(0).run()
+    app.selectbox(key="highlight_gt").set_value(1).run()
+    assert not app.exception
+    _button(app, "next image").click().run()  # a new image clears the highlights
+    assert app.selectbox(key="highlight_pred").value == -1  # none
+
+
+def test_filters_narrow_the_image_list(app: AppTest) -> None:
+    app.number_input(key="min_objects").set_value(10).run()
+    assert not app.exception
+    assert list(app.selectbox(key="image_id").options) == ["7 · coins.jpg"]
+    assert _image_id(app) == 7
+    app.number_input(key="min_objects").set_value(0).run()
+    app.multiselect(key="categories").set_value([17]).run()  # cat
+    assert list(app.selectbox(key="image_id").options) == ["3 · chelsea.jpg"]
+
+
+# ------------------------------------------------------------------------------ configured data
+
+
+def test_a_bad_configured_dataset_shows_an_error_and_the_demo(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    bad = tmp_path / "broken.json"
+    bad.write_text('{"images": [', encoding="utf-8")
+    monkeypatch.setenv("UOTVIZ_ANNOTATIONS", str(bad))
+    at = _new_app()
+    assert any("broken.json" in error.value for error in at.error)
+    assert "Configured dataset" not in at.radio(key="source_kind").options
+    assert _image_id(at) == FIGURE1_IMAGE_ID
+    np.testing.assert_allclose(_matrix(at, COST), FIGURE1_COST, atol=5e-5)
+    _button(at, "next image").click().run()
+    assert not at.exception
+
+
+def test_a_missing_configured_file_shows_an_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("UOTVIZ_ANNOTATIONS", str(tmp_path / "nowhere.json"))
+    at = _new_app()
+    assert any("not found" in error.value for error in at.error)
+    assert _image_id(at) == FIGURE1_IMAGE_ID
+
+
+def _tiny_dataset(folder: Path, *, bad_record: bool = False) -> tuple[Path, Path]:
+    images = folder / "images"
+    images.mkdir()
+    Image.new("RGB", (64, 48), (200, 120, 40)).save(images / "tiny.png")
+    annotations = [
+        {"id": 1, "image_id": 5, "category_id": 3, "bbox": [4, 4, 30, 20]},
+        {"id": 2, "image_id": 5, "category_id": 3, "bbox": [30, 20, 20, 20]},
+    ]
+    if bad_record:
+        annotations.append({"id": 3, "image_id": 5, "category_id": 3, "bbox": [1, 1, -5, 2]})
+    coco = {
+        "images": [{"id": 5, "file_name": "tiny.png", "width": 64, "height": 48}],
+        "categories": [{"id": 3, "name": "box"}],
+        "annotations": annotations,
+    }
+    path = folder / "tiny.json"
+    path.write_text(json.dumps(coco), encoding="utf-8")
+    return path, images
+
+
+def test_a_configured_dataset_is_offered_and_its_image_renders(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    annotations, images = _tiny_dataset(tmp_path, bad_record=True)
+    monkeypatch.setenv("UOTVIZ_ANNOTATIONS", str(annotations))
+    monkeypatch.setenv("UOTVIZ_IMAGES", str(images))
+    at = _new_app()
+    assert not at.error, [e.value for e in at.error]
+    source = at.radio(key="source_kind")
+    assert list(source.options) == ["Demo", "Configured dataset", "Upload"]
+    assert source.value == "Configured dataset"
+    assert _image_id(at) == 5
+    # one bad record: counted in a warning, listed in an expander
+    assert any("1 record(s) skipped" in warning.value for warning in at.warning)
+    scene = _chart(at, SCENE)
+    assert "tiny.png" in scene["layout"]["title"]["text"]
+    assert any(trace["type"] == "image" for trace in scene["data"])
+    # no predictions file: simulated predictions, said so, with their controls
+    assert any("simulated" in info.value for info in at.info)
+    assert "100 predictions" in " ".join(c.value for c in at.caption)
+    assert _matrix(at, PLAN).shape[1] == 3  # rows: only those carrying mass (N = 100 > 60)
+    at.number_input(key="sim_queries").set_value(10).run()
+    assert not at.exception
+    assert "10 predictions" in " ".join(c.value for c in at.caption)
+    at.number_input(key="sim_seed").set_value(3).run()
+    assert not at.exception
+    source.set_value("Demo").run()
+    assert _image_id(at) == FIGURE1_IMAGE_ID
+
+
+def test_upload_without_files_keeps_the_demo(app: AppTest) -> None:
+    app.radio(key="source_kind").set_value("Upload").run()
+    assert not app.exception
+    assert any("Upload a COCO annotations file" in info.value for info in app.info)
+    assert _image_id(app) == FIGURE1_IMAGE_ID
+    np.testing.assert_allclose(_matrix(app, COST), FIGURE1_COST, atol=5e-5)

@@ -32,13 +32,51 @@ def _wait_idle(page: Page) -> None:
     )
 
 
-def _plan_title(page: Page):
-    return page.locator("[data-testid=stPlotlyChart]").nth(1).locator(".gtitle")
+def _charts(page: Page):
+    return page.locator("[data-testid=stPlotlyChart]")
+
+
+def _plan_chart(page: Page):
+    return _charts(page).filter(has=page.locator(".gtitle", has_text="Plan N·P̂"))
+
+
+def _expect_chart_title(page: Page, text: str) -> None:
+    """Wait until a chart whose title contains ``text`` is shown.
+
+    During a rerender the previous copy of a chart may linger for a moment, so the title is
+    looked up by its new text rather than by the chart's position.
+    """
+    expect(_charts(page).locator(".gtitle", has_text=text).first).to_be_visible()
+
+
+def _click_cell(page: Page, row: int, column: int) -> None:
+    """Click the centre of a cell of the plan heatmap (row and column indices as drawn)."""
+    _wait_idle(page)
+    chart = _plan_chart(page).first.locator(".js-plotly-plot")
+    chart.scroll_into_view_if_needed()
+    x, y = chart.evaluate(
+        """(gd, [row, column]) => {
+            const box = gd.getBoundingClientRect();
+            const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+            return [box.left + xa._offset + xa.c2p(column), box.top + ya._offset + ya.c2p(row)];
+        }""",
+        [row, column],
+    )
+    page.mouse.move(x, y)
+    page.mouse.click(x, y)
 
 
 def _screenshot(page: Page, tmp_path: Path, name: str) -> Path:
     path = tmp_path / name
+    # Streamlit scrolls inside its main block, not the page: grow the window to show it all.
+    viewport = page.viewport_size
+    height = page.evaluate(
+        "() => document.querySelector('[data-testid=stMain]')?.scrollHeight ?? 0"
+    )
+    page.set_viewport_size({"width": viewport["width"], "height": min(max(height, 900), 4000)})
+    page.wait_for_timeout(300)
     page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(viewport)
     try:
         SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, SCREENSHOT_DIR / name)
@@ -47,7 +85,7 @@ def _screenshot(page: Page, tmp_path: Path, name: str) -> Path:
     return path
 
 
-def test_slider_and_preset_update_the_plan(
+def test_slider_preset_and_next_image(
     chromium_executable: str, app_server: str, tmp_path: Path
 ) -> None:
     with sync_playwright() as playwright:
@@ -59,9 +97,11 @@ def test_slider_and_preset_update_the_plan(
             page.set_default_timeout(TIMEOUT_MS)
             page.goto(app_server)
             _wait_idle(page)
-            charts = page.locator("[data-testid=stPlotlyChart]")
-            expect(charts).to_have_count(2)
-            expect(_plan_title(page)).to_contain_text("ε = 0.05, τ1 = ∞, τ2 = ∞")
+            expect(_charts(page)).to_have_count(3)
+            _expect_chart_title(page, "figure1_coffee.jpg")
+            _expect_chart_title(page, "ε = 0.05, τ1 = ∞, τ2 = ∞")
+            expect(_charts(page).first.locator(".imagelayer image")).to_have_count(1)
+            _screenshot(page, tmp_path, "demo-figure1.png")
 
             preset = page.get_by_role("combobox", name="Preset (panel of Figure 1)")
             expect(preset).to_have_value("OT (g)")
@@ -73,7 +113,7 @@ def test_slider_and_preset_update_the_plan(
             expect(eps).to_have_attribute("aria-valuetext", "0.1")
             assert int(eps.input_value()) == before + 1
             expect(preset).to_have_value("Custom")
-            expect(_plan_title(page)).to_contain_text("ε = 0.1, τ1 = ∞, τ2 = ∞")
+            _expect_chart_title(page, "ε = 0.1, τ1 = ∞, τ2 = ∞")
             _wait_idle(page)
             _screenshot(page, tmp_path, "eps-arrow-right.png")
 
@@ -81,18 +121,41 @@ def test_slider_and_preset_update_the_plan(
             page.get_by_role("option", name="Hungarian (d)").click()
             expect(preset).to_have_value("Hungarian (d)")
             expect(eps).to_have_attribute("aria-valuetext", "0")
-            expect(_plan_title(page)).to_contain_text("ε = 0, τ1 = ∞, τ2 = ∞")
+            _expect_chart_title(page, "ε = 0, τ1 = ∞, τ2 = ∞")
             expect(page.get_by_text("method hungarian")).to_be_visible()
             _wait_idle(page)
             screenshot = _screenshot(page, tmp_path, "preset-hungarian.png")
 
             assert screenshot.stat().st_size > 10_000
             expect(page.locator("[data-testid=stException]")).to_have_count(0)
-            heatmap = charts.nth(1).locator(".heatmaplayer")
+            hungarian_plan = (
+                _charts(page)
+                .filter(has=page.locator(".gtitle", has_text="Plan N·P̂ at ε = 0, τ1 = ∞, τ2 = ∞"))
+                .first
+            )
+            heatmap = hungarian_plan.locator(".heatmaplayer")
             expect(heatmap).to_be_visible()
             # the Hungarian plan of Figure 1(d) has five ones (4 -> A, 5 -> B, 1, 2, 3 -> ∅)
-            cells = charts.nth(1).locator(".heatmaplayer text")
+            cells = hungarian_plan.locator(".heatmaplayer text")
             expect(cells).to_have_count(15)
             assert [text.strip() for text in cells.all_text_contents()].count("1.000") == 5
+
+            # a click on a cell of the plan highlights its prediction and ground truth
+            _click_cell(page, row=3, column=0)
+            highlight = page.get_by_role("combobox", name="Highlight prediction")
+            expect(highlight).to_have_value("4 cup")
+            expect(page.get_by_role("combobox", name="Highlight ground truth")).to_have_value(
+                "A cup"
+            )
+            _wait_idle(page)
+            _screenshot(page, tmp_path, "cell-click-highlight.png")
+
+            page.get_by_role("button", name="next image").click()
+            _expect_chart_title(page, "astronaut.jpg")
+            _wait_idle(page)
+            expect(_charts(page)).to_have_count(3)
+            _expect_chart_title(page, "ε = 0, τ1 = ∞, τ2 = ∞")
+            _screenshot(page, tmp_path, "next-image.png")
+            expect(page.locator("[data-testid=stException]")).to_have_count(0)
         finally:
             browser.close()

@@ -268,6 +268,8 @@ def test_more_ground_truths_than_predictions_is_rectangular_hungarian():
     expected = np.zeros_like(cost)
     expected[rows, cols] = 1.0
     np.testing.assert_array_equal(plan, expected)
+    exact = solve(torch.tensor(cost), 0.0, INF, INF)
+    assert exact.row_error == 0.0 and exact.col_error == 0.0  # the unmatched are accounted for
     # ... and the entropic solution approaches it.
     small = solve(torch.tensor(cost), 1e-3, INF, INF)
     assert small.converged

@@ -15,7 +15,16 @@ import numpy as np
 import plotly.graph_objects as go
 from numpy.typing import ArrayLike
 
-__all__ = ["COST_COLORSCALE", "PLAN_COLORSCALE", "cost_figure", "matrix_heatmap", "plan_figure"]
+__all__ = [
+    "COST_COLORSCALE",
+    "PLAN_COLORSCALE",
+    "add_cell_targets",
+    "cost_figure",
+    "fit_matrix_figure",
+    "matrix_heatmap",
+    "outline_cells",
+    "plan_figure",
+]
 
 COST_COLORSCALE = "Oranges"
 PLAN_COLORSCALE = "Blues"
@@ -193,3 +202,97 @@ def plan_figure(
         zmax=top,
         colorbar_title="mass",
     )
+
+
+def add_cell_targets(
+    fig: go.Figure,
+    row_ids: Sequence[int] | None = None,
+    *,
+    row_title: str = "prediction",
+    decimals: int = 3,
+) -> go.Figure:
+    """Make the cells of a :func:`matrix_heatmap` clickable: one invisible marker per cell.
+
+    Plotly selects points of scatter traces, not heatmap cells, so a click on a cell selects the
+    marker at its centre instead. Each marker's ``customdata`` is ``[row, column, value]``, where
+    ``row`` is ``row_ids[i]`` for the ``i``-th row drawn (default ``i``: the index in the full
+    matrix when only some rows are drawn) and ``column`` the column's index. The heatmap stays
+    the first trace and no longer answers hovers itself (the markers show its values). Returns
+    ``fig``, modified.
+    """
+    heatmap = fig.data[0]
+    z = np.asarray(heatmap.z, dtype=np.float64)
+    rows, cols = list(heatmap.y), list(heatmap.x)
+    ids = list(range(len(rows))) if row_ids is None else [int(r) for r in row_ids]
+    if len(ids) != len(rows):
+        raise ValueError(f"{len(ids)} row ids for {len(rows)} rows")
+    row_index, col_index = np.meshgrid(np.arange(len(rows)), np.arange(len(cols)), indexing="ij")
+    row_index, col_index = row_index.ravel(), col_index.ravel()
+    customdata = np.stack(
+        [np.asarray(ids, dtype=np.float64)[row_index], col_index, z.ravel()], axis=1
+    ).tolist()
+    number = f".{decimals}f"
+    hover = f"{row_title} %{{y}} → %{{x}}: %{{customdata[2]:{number}}}<extra></extra>"
+    fig.add_trace(
+        go.Scatter(
+            x=[cols[j] for j in col_index],
+            y=[rows[i] for i in row_index],
+            customdata=customdata,
+            mode="markers",
+            marker={"size": 28, "symbol": "square", "opacity": 0, "color": "black"},
+            selected={"marker": {"opacity": 0}},
+            unselected={"marker": {"opacity": 0}},
+            hovertemplate=hover,
+            showlegend=False,
+            name="cells",
+        )
+    )
+    # The nearest marker, however far, takes the hover and the click: on a grid of cell centres
+    # that is the marker of the cell under the pointer.
+    heatmap.hoverinfo = "skip"
+    heatmap.hovertemplate = None
+    fig.update_layout(hovermode="closest", hoverdistance=-1)
+    # The markers would widen the autoranges by their size: keep the axes on the cells.
+    fig.update_xaxes(autorange=False, range=[-0.5, len(cols) - 0.5])
+    fig.update_yaxes(autorange=False, range=[len(rows) - 0.5, -0.5])  # row 0 at the top
+    return fig
+
+
+def fit_matrix_figure(fig: go.Figure, rows: int, cols: int) -> go.Figure:
+    """Size a :func:`matrix_heatmap` for its ``rows`` x ``cols`` cells: taller for many rows,
+    smaller text (two decimals past 12 columns) for many cells. Returns ``fig``, modified."""
+    height = max(_HEIGHT, 160 + (24 if rows <= 30 else 17) * rows)
+    size = 15 if rows <= 12 and cols <= 8 else 12 if cols <= 12 else 10
+    fig.update_layout(height=height)
+    fig.update_traces(textfont={"size": size}, selector={"type": "heatmap"})
+    if cols > 12:
+        fig.update_traces(texttemplate="%{z:.2f}", selector={"type": "heatmap"})
+        for annotation in fig.layout.annotations:  # the sums, written with more decimals
+            try:
+                annotation.text = f"{float(annotation.text):.2f}"
+            except (TypeError, ValueError):
+                pass
+    tick = min(15, size + 2) if rows <= 30 else 11
+    # Every label, even when Plotly would thin them out: a row must be readable by its number.
+    fig.update_xaxes(tickfont={"size": tick}, tickmode="linear", dtick=1)
+    fig.update_yaxes(tickfont={"size": tick}, tickmode="linear", dtick=1)
+    if size < 15:
+        fig.update_annotations(font={"size": size})
+    return fig
+
+
+def outline_cells(fig: go.Figure, row: int | None = None, column: int | None = None) -> go.Figure:
+    """Outline a row and / or a column of a :func:`matrix_heatmap` (indices as drawn), e.g. the
+    highlighted prediction and ground truth. Returns ``fig``, modified."""
+    style = {"line": {"color": "#111", "width": 2.5}, "fillcolor": "rgba(0,0,0,0)"}
+    if row is not None:
+        fig.add_shape(
+            type="rect", xref="x domain", x0=0, x1=1, yref="y", y0=row - 0.5, y1=row + 0.5,
+            **style,
+        )  # fmt: skip
+    if column is not None:
+        fig.add_shape(
+            type="rect", xref="x", x0=column - 0.5, x1=column + 0.5, yref="y domain", y0=0, y1=1,
+            **style,
+        )  # fmt: skip
+    return fig

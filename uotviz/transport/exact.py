@@ -63,6 +63,11 @@ def solve_zero_eps_corner(
         batch, rows, j_total = p.cost.shape
         full = torch.zeros((batch, rows, j_total), dtype=torch.float64, device=p.cost.device)
         full[:, :n] = plan
+        if rows > n:
+            # The hidden "missed" row takes every ground truth left unmatched (M > N).
+            received = full[:, :n].sum(dim=1)  # (B, J)
+            missed = p.col_ok & (received == 0) & torch.isfinite(p.cost[:, n])
+            full[:, n] = torch.where(missed, torch.exp(p.log_b), torch.zeros_like(received))
         return full, "hungarian"
     if tau1 == INF and tau2 == 0.0:
         return _split_ties(p.cost, dim=2) * torch.exp(p.log_a)[:, :, None], "row-argmin"

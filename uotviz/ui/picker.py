@@ -1,0 +1,81 @@
+"""The image picker: filters (sidebar), a selectbox by id and file name, previous / next / random.
+
+The chosen image id lives in ``st.session_state.image_id``; it is reset to the source's default
+image whenever the data source changes.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+
+import streamlit as st
+
+from uotviz.browse import filter_images, image_label, random_image, step_image
+from uotviz.data.demo import FIGURE1_IMAGE_ID
+from uotviz.sources import DEMO, DataSource
+
+__all__ = ["pick_image"]
+
+
+def _reset_for(source: DataSource) -> None:
+    """A new source: forget the image and the filters chosen for the previous one."""
+    state = st.session_state
+    if state.get("picker_source") == source.key:
+        return
+    state.picker_source = source.key
+    ids = source.dataset.image_ids()
+    default = FIGURE1_IMAGE_ID if source.kind == DEMO and FIGURE1_IMAGE_ID in ids else None
+    state.image_id = default if default is not None else (ids[0] if ids else None)
+    state.min_objects = 0
+    state.categories = []
+
+
+def _step(ids: Sequence[int], delta: int) -> None:
+    st.session_state.image_id = step_image(ids, st.session_state.get("image_id"), delta)
+
+
+def _random(ids: Sequence[int]) -> None:
+    rng = st.session_state.setdefault("picker_rng", random.Random(0))
+    st.session_state.image_id = random_image(ids, st.session_state.get("image_id"), rng)
+
+
+def pick_image(source: DataSource) -> int | None:
+    """The picker's widgets; returns the chosen image id (None when the dataset has no image)."""
+    _reset_for(source)
+    index = source.dataset.index
+    all_ids = list(source.dataset.image_ids())
+    if not all_ids:
+        st.warning(f"{source.kind}: the annotations hold no usable image.")
+        return None
+
+    with st.sidebar.expander("Image filters"):
+        st.number_input("Minimum number of objects", min_value=0, step=1, key="min_objects")
+        categories = dict(index.categories)
+        st.multiselect(
+            "Categories (images with any of them)",
+            list(categories),
+            format_func=lambda cat_id: categories.get(cat_id, str(cat_id)),
+            key="categories",
+        )
+    state = st.session_state
+    ids = filter_images(index, min_objects=state.min_objects, categories=state.categories)
+    if not ids:
+        st.warning("No image matches the filters; showing every image.")
+        ids = all_ids
+    if state.get("image_id") not in ids:
+        state.image_id = ids[0]
+
+    pick_col, prev_col, next_col, random_col = st.columns(
+        [2.6, 1.4, 1.2, 1.3], vertical_alignment="bottom"
+    )
+    pick_col.selectbox(
+        f"Image ({len(ids):,} of {len(all_ids):,})",
+        ids,
+        format_func=lambda image_id: image_label(index, image_id),
+        key="image_id",
+    )
+    prev_col.button("◀ previous image", on_click=_step, args=(ids, -1), width="stretch")
+    next_col.button("next image ▶", on_click=_step, args=(ids, 1), width="stretch")
+    random_col.button("random image", on_click=_random, args=(ids,), width="stretch")
+    return state.image_id

@@ -1,0 +1,139 @@
+"""The cost-settings panel (sidebar) and the simulated-prediction controls.
+
+The weight inputs and the cost preset share session state as the transport parameters do:
+choosing a preset fills in the weights, editing a weight names the preset they now match (or
+Custom). Entering anchor mode switches to SSD's cost (1 − IoU, c∅ = 0.5); leaving it goes back
+to the paper's (1 − GIoU, c∅ = 0.8).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from uotviz.costs import CostWeights
+from uotviz.matching import COST_PRESETS, CostSettings
+from uotviz.readout import weights_preset
+
+__all__ = ["ANCHOR_MODES", "cost_settings", "simulation_settings"]
+
+CUSTOM = "Custom"
+DEFAULT_COST = "1 − GIoU"
+ANCHOR_COST = "1 − IoU"
+DEFAULT_BACKGROUND = 0.8
+ANCHOR_BACKGROUND = 0.5
+ANCHOR_MODES = {"None": None, "SSD300": "SSD300 default boxes", "SSD512": "SSD512 default boxes"}
+_WEIGHT_KEYS = {
+    "giou_weight": ("w_giou", "1 − GIoU"),
+    "iou_weight": ("w_iou", "1 − IoU"),
+    "l1_weight": ("w_l1", "L1 (normalised cx, cy, w, h)"),
+    "class_weight": ("w_class", "class (−p̂)"),
+}
+
+
+def _set_weights(weights: CostWeights) -> None:
+    for field, (key, _) in _WEIGHT_KEYS.items():
+        st.session_state[key] = float(getattr(weights, field))
+
+
+def _apply_cost_preset() -> None:
+    weights = COST_PRESETS.get(st.session_state.cost_preset)
+    if weights is not None:
+        _set_weights(weights)
+
+
+def _weight_edited() -> None:
+    st.session_state.cost_preset = weights_preset(_weights()) or CUSTOM
+
+
+def _anchor_mode_changed() -> None:
+    anchored = ANCHOR_MODES[st.session_state.anchor_mode] is not None
+    st.session_state.cost_preset = ANCHOR_COST if anchored else DEFAULT_COST
+    st.session_state.background_cost = ANCHOR_BACKGROUND if anchored else DEFAULT_BACKGROUND
+    _apply_cost_preset()
+
+
+def _weights() -> CostWeights:
+    return CostWeights(
+        **{field: float(st.session_state[key]) for field, (key, _) in _WEIGHT_KEYS.items()}
+    )
+
+
+def _init() -> None:
+    state = st.session_state
+    if "cost_preset" not in state:
+        state.cost_preset = DEFAULT_COST
+        _apply_cost_preset()
+        state.background_cost = DEFAULT_BACKGROUND
+        state.anchor_mode = "None"
+        state.score_threshold = 0.0
+        state.top_k = 0
+
+
+def cost_settings() -> CostSettings:
+    """The sidebar's cost expander; returns the settings (plain values)."""
+    _init()
+    with st.sidebar.expander("Cost settings", expanded=False):
+        st.selectbox(
+            "Cost",
+            [*COST_PRESETS, CUSTOM],
+            key="cost_preset",
+            on_change=_apply_cost_preset,
+            help="The paper's Figure 1 uses 1 − GIoU; SSD matches anchors with 1 − IoU.",
+        )
+        left, right = st.columns(2)
+        for number, (_, (key, label)) in enumerate(_WEIGHT_KEYS.items()):
+            (left if number % 2 == 0 else right).number_input(
+                label, min_value=0.0, max_value=100.0, step=0.5, key=key, on_change=_weight_edited
+            )
+        st.slider(
+            "c∅ (background cost)",
+            min_value=0.0,
+            max_value=2.0,
+            step=0.05,
+            key="background_cost",
+            help="The cost of sending a prediction to the background ∅.",
+        )
+        st.selectbox(
+            "Anchor mode",
+            list(ANCHOR_MODES),
+            key="anchor_mode",
+            on_change=_anchor_mode_changed,
+            help="Match SSD's default boxes (scaled to the image) instead of the predictions; "
+            "switches to SSD's cost, 1 − IoU with c∅ = 0.5.",
+        )
+        st.slider(
+            "Score threshold",
+            min_value=0.0,
+            max_value=1.0,
+            step=0.01,
+            key="score_threshold",
+            help="Predictions scoring below it are left out.",
+        )
+        st.number_input(
+            "Top-k predictions (0: all)",
+            min_value=0,
+            max_value=10_000,
+            step=1,
+            key="top_k",
+            help="Keep at most this many predictions, highest scores first.",
+        )
+    state = st.session_state
+    return CostSettings(
+        weights=_weights(),
+        background_cost=float(state.background_cost),
+        anchors=ANCHOR_MODES[state.anchor_mode],
+        score_threshold=float(state.score_threshold),
+        top_k=int(state.top_k) or None,
+    )
+
+
+def simulation_settings() -> tuple[int, int]:
+    """Seed and number of queries of the simulated predictions; returns (seed, num_queries)."""
+    seed_col, queries_col, _ = st.columns([1, 1, 3])
+    seed = seed_col.number_input(
+        "Simulation seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="sim_seed"
+    )
+    queries = queries_col.number_input(
+        "Queries (N)", min_value=1, max_value=1000, value=100, step=10, key="sim_queries"
+    )
+    return int(seed), int(queries)

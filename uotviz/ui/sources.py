@@ -1,0 +1,160 @@
+"""The data-source panel: the demo, a configured dataset, or uploaded files.
+
+Datasets are loaded once per content (``st.cache_resource``, keyed by paths and modification
+times, or by upload content hashes). A file that cannot be used is reported with ``st.error`` and
+the demo is shown instead; skipped records are counted in a warning whose expander lists them.
+No path typed in the browser is ever opened: the only paths are the demo's and the configured
+ones, and uploads stay in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import streamlit as st
+
+from uotviz.data import DataConfig, LoadReport, config_from
+from uotviz.data.config import check_upload_size
+from uotviz.sources import (
+    CONFIGURED,
+    DEMO,
+    UPLOAD,
+    DataSource,
+    UploadedFile,
+    config_key,
+    demo_config,
+    load_configured,
+    load_uploads,
+    upload_key,
+)
+
+__all__ = ["choose_source"]
+
+IMAGE_TYPES = ["jpg", "jpeg", "png", "bmp", "gif", "tif", "tiff", "webp"]
+
+
+@st.cache_resource(show_spinner="Loading the dataset…", max_entries=8)
+def _cached_configured(key: str, kind: str, _config: DataConfig) -> DataSource:
+    """One load per (paths, modification times); ``key`` names them."""
+    return load_configured(kind, _config)
+
+
+@st.cache_resource(show_spinner="Reading the uploaded files…", max_entries=4)
+def _cached_uploads(
+    key: str,
+    _annotations: UploadedFile,
+    _predictions: UploadedFile | None,
+    _images: tuple[UploadedFile, ...],
+) -> DataSource:
+    """One load per set of uploaded contents; ``key`` holds their hashes."""
+    return load_uploads(_annotations, _predictions, _images, key=key)
+
+
+def _demo() -> DataSource:
+    config = demo_config()
+    return _cached_configured(config_key(DEMO, config), DEMO, config)
+
+
+def _configured(argv: Sequence[str], environ: Mapping[str, str]) -> DataSource | None:
+    """The dataset named by the arguments or environment, or None; errors go to st.error."""
+    try:
+        config = config_from(argv, environ)
+    except ValueError as error:
+        st.error(f"The configured dataset cannot be used: {error}. Showing the demo instead.")
+        return None
+    if config.annotations is None:
+        return None
+    try:
+        return _cached_configured(config_key(CONFIGURED, config), CONFIGURED, config)
+    except ValueError as error:
+        st.error(f"The configured dataset cannot be used: {error}. Showing the demo instead.")
+        return None
+
+
+def _upload(kind: str, file) -> UploadedFile | None:
+    """An uploaded file within its size limit, or None (with st.error)."""
+    try:
+        check_upload_size(file.name, file.size, kind=kind)
+    except ValueError as error:
+        st.error(str(error))
+        return None
+    return UploadedFile(file.name, file.getvalue())
+
+
+def _uploads() -> DataSource | None:
+    """The upload widgets (sidebar) and the dataset they make, or None."""
+    sidebar = st.sidebar
+    annotations = sidebar.file_uploader(
+        "Annotations (COCO instances JSON)", type=["json"], key="upload_annotations"
+    )
+    predictions = sidebar.file_uploader(
+        "Predictions (optional: COCO results JSON or .npz)",
+        type=["json", "npz"],
+        key="upload_predictions",
+    )
+    images = sidebar.file_uploader(
+        "Images (matched to the annotations by file name)",
+        type=IMAGE_TYPES,
+        accept_multiple_files=True,
+        key="upload_images",
+    )
+    if annotations is None:
+        st.info("Upload a COCO annotations file in the sidebar; the demo is shown meanwhile.")
+        return None
+    ann = _upload("annotations", annotations)
+    if ann is None:
+        return None
+    pred = _upload("predictions", predictions) if predictions is not None else None
+    pictures = tuple(
+        picture for picture in (_upload("image", f) for f in images or []) if picture is not None
+    )
+    try:
+        return _cached_uploads(upload_key(ann, pred, pictures), ann, pred, pictures)
+    except ValueError as error:
+        st.error(f"The uploaded files cannot be used: {error}. Showing the demo instead.")
+        return None
+
+
+def _show_report(source: DataSource) -> None:
+    """Skipped records: a warning with their count and an expander listing the messages."""
+    report: LoadReport = source.report
+    if report.skipped:
+        st.warning(
+            f"{source.kind}: {report.skipped:,} record(s) skipped, {report.loaded:,} loaded. "
+            "The rest of the data is shown."
+        )
+    if report.messages:
+        with st.expander(f"Load messages ({len(report.messages):,})"):
+            st.code("\n".join(report.messages), language=None, wrap_lines=True)
+    if not report.skipped:
+        st.sidebar.caption(f"{report.loaded:,} records loaded, none skipped.")
+
+
+def choose_source(argv: Sequence[str], environ: Mapping[str, str]) -> DataSource:
+    """The sidebar's source choice; always returns a usable source (the demo at worst)."""
+    configured = _configured(argv, environ)
+    options = [DEMO, *([CONFIGURED] if configured is not None else []), UPLOAD]
+    if st.session_state.get("source_kind") not in options:
+        st.session_state.source_kind = CONFIGURED if configured is not None else DEMO
+    kind = st.sidebar.radio(
+        "Data source",
+        options,
+        key="source_kind",
+        help="Demo: seven photographs shipped with uotviz (image 1 is the scene of the paper's "
+        "Figure 1). Configured dataset: the files given with `streamlit run app.py -- "
+        "--annotations A.json --images DIR [--predictions P]` or the UOTVIZ_* variables. "
+        "Upload: files from this browser, kept in memory.",
+    )
+    source = None
+    if kind == CONFIGURED:
+        source = configured
+    elif kind == UPLOAD:
+        source = _uploads()
+    if source is None:
+        try:
+            source = _demo()
+        except ValueError as error:  # the shipped files were removed or damaged
+            st.error(f"The demo cannot be loaded: {error}")
+            st.stop()
+    _show_report(source)
+    return source

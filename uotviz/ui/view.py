@@ -1,0 +1,344 @@
+"""The matching view: cached problem and image, the warm-started solve, figures and highlights.
+
+Caches: the matching problem of (source key, image id, cost settings, simulation) with
+``st.cache_data`` (plain values only); the opened image with ``st.cache_resource``. The solve
+reruns on every slider move inside a fragment, warm-started from the previous column potentials
+while the cost is the same (kept in ``st.session_state``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import astuple
+
+import numpy as np
+import streamlit as st
+
+from uotviz.costs import CostWeights
+from uotviz.data import Scene, simulate_detr
+from uotviz.data.coco import OpenedImage
+from uotviz.figures import (
+    add_cell_targets,
+    cost_figure,
+    fit_matrix_figure,
+    outline_cells,
+    plan_figure,
+)
+from uotviz.matching import CostSettings, MatchingProblem, build_matching_problem, summarise
+from uotviz.readout import (
+    MAX_MATRIX_ROWS,
+    cost_title,
+    diagnostics,
+    rows_to_draw,
+    summary_line,
+    summary_table,
+)
+from uotviz.scene_figure import scene_figure
+from uotviz.selection import cell_from_point, scene_pick_from_point
+from uotviz.sliders import format_value
+from uotviz.sources import DataSource
+from uotviz.transport import TransportResult, solve
+from uotviz.ui.params import transport_controls
+
+__all__ = ["load_image", "matching_problem", "matching_view", "needs_simulation"]
+
+MIN_MASS = 0.01  # lines, discs and "receives mass" below this are not drawn
+NONE = -1  # the highlight selectboxes' "nothing highlighted" (a selectbox shows None as empty)
+SCENE_WIDTH_PX = 560  # about the scene column's width on a laptop screen
+
+
+def needs_simulation(scene: Scene, settings: CostSettings) -> bool:
+    """Predictions are simulated when the source has none for the image (anchor mode needs none)."""
+    return settings.anchors is None and (scene.predictions is None or len(scene.predictions) == 0)
+
+
+@st.cache_data(max_entries=64, show_spinner="Building the cost…")
+def _cached_problem(
+    source_key: str,
+    image_id: int,
+    weights: tuple[float, float, float, float],
+    background_cost: float,
+    anchors: str | None,
+    score_threshold: float,
+    top_k: int | None,
+    simulation: tuple[int, int] | None,
+    _source: DataSource,
+) -> MatchingProblem:
+    """The matching problem, keyed by plain values only (the source by its key)."""
+    settings = CostSettings(
+        weights=CostWeights(*weights),
+        background_cost=background_cost,
+        anchors=anchors,
+        score_threshold=score_threshold,
+        top_k=top_k,
+    )
+    scene = _source.dataset.scene(image_id)
+    predictions = None
+    if simulation is not None:
+        seed, queries = simulation
+        predictions = simulate_detr(
+            scene.ground_truths, (scene.width, scene.height), num_queries=queries, seed=seed
+        )
+    return build_matching_problem(scene, settings, predictions)
+
+
+def matching_problem(
+    source: DataSource,
+    image_id: int,
+    settings: CostSettings,
+    simulation: tuple[int, int] | None,
+) -> MatchingProblem:
+    """The cached problem of an image (raises ValueError on bad settings or data)."""
+    return _cached_problem(
+        source.key,
+        image_id,
+        astuple(settings.weights),
+        float(settings.background_cost),
+        settings.anchors,
+        float(settings.score_threshold),
+        settings.top_k,
+        simulation,
+        source,
+    )
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _cached_image(source_key: str, image_id: int, _source: DataSource) -> OpenedImage:
+    return _source.open_image(_source.dataset.scene(image_id))
+
+
+def load_image(source: DataSource, image_id: int) -> OpenedImage | None:
+    """The image (cached), or None with an st.error saying why it cannot be shown."""
+    try:
+        return _cached_image(source.key, image_id, source)
+    except ValueError as error:
+        st.error(f"{error}. The boxes are drawn on a blank canvas.")
+        return None
+
+
+# ------------------------------------------------------------------------------ highlights
+
+
+def _reset_highlights(key: str) -> None:
+    state = st.session_state
+    if state.get("highlight_for") != key:
+        state.highlight_for = key
+        state.highlight_pred = NONE
+        state.highlight_gt = NONE
+
+
+def _scene_clicked(problem: MatchingProblem) -> None:
+    points = st.session_state.scene_chart.selection.points
+    if not points:
+        return
+    row, column = scene_pick_from_point(points[0], problem.row_labels, problem.col_labels)
+    if row is None and column is None:
+        return
+    st.session_state.highlight_pred = NONE if row is None else row
+    st.session_state.highlight_gt = NONE if column is None else column
+
+
+def _cell_clicked(chart_key: str, gt_count: int) -> None:
+    points = st.session_state[chart_key].selection.points
+    if not points:
+        return
+    row, column = cell_from_point(points[0], gt_count)
+    if row is None:
+        return
+    st.session_state.highlight_pred = row
+    st.session_state.highlight_gt = NONE if column is None else column
+
+
+def _highlight_controls(problem: MatchingProblem, rows: list[int]) -> tuple[int | None, int | None]:
+    """Selectboxes for the highlighted prediction and ground truth (clicks set them too)."""
+    state = st.session_state
+    n, m = len(problem.row_labels), len(problem.col_labels) - 1
+    if not 0 <= state.get("highlight_pred", NONE) < n:
+        state.highlight_pred = NONE
+    if not 0 <= state.get("highlight_gt", NONE) < m:
+        state.highlight_gt = NONE
+    pred_options = sorted(set(rows) | ({state.highlight_pred} - {NONE}))
+    pred_col, gt_col = st.columns(2)
+    pred_col.selectbox(
+        "Highlight prediction",
+        [NONE, *pred_options],
+        format_func=lambda i: "none" if i == NONE else _pred_label(problem, i),
+        key="highlight_pred",
+        help="Or click a box on the image, or a cell of a matrix.",
+    )
+    gt_col.selectbox(
+        "Highlight ground truth",
+        [NONE, *range(m)],
+        format_func=lambda j: (
+            "none" if j == NONE else f"{problem.col_labels[j]} {problem.gt_names[j]}"
+        ),
+        key="highlight_gt",
+        help="Or click a ground truth's centre on the image, or a cell of a matrix.",
+    )
+    pred, gt = state.highlight_pred, state.highlight_gt
+    return (None if pred == NONE else pred), (None if gt == NONE else gt)
+
+
+def _pred_label(problem: MatchingProblem, row: int) -> str:
+    name = problem.pred_names[row] if row < len(problem.pred_names) else ""
+    return f"{problem.row_labels[row]} {name}".rstrip()
+
+
+# ------------------------------------------------------------------------------ solve
+
+
+def _solve(problem: MatchingProblem, key: str, eps: float, tau1: float, tau2: float):
+    """Solve, warm-started from the previous potentials when the cost has not changed."""
+    state = st.session_state
+    warm = None
+    previous = state.get("warm_start")
+    if eps > 0 and previous is not None and previous[0] == key:
+        warm = previous[1]
+    result = solve(problem.cost, eps, tau1, tau2, warm_start=warm)
+    if result.potentials is not None:
+        state.warm_start = (key, result.potentials)
+    return result
+
+
+# ------------------------------------------------------------------------------ the view
+
+
+def _matrices(
+    problem: MatchingProblem,
+    plan: np.ndarray,
+    settings: CostSettings,
+    params: tuple[float, float, float],
+    rows: np.ndarray | None,
+    highlight: tuple[int | None, int | None],
+) -> None:
+    """The cost and plan heatmaps, side by side (stacked when the matrix is wide), with the
+    highlighted row and column outlined."""
+    eps, tau1, tau2 = params
+    n, k = plan.shape
+    cost = problem.cost.cpu().numpy()
+    labels = list(problem.row_labels)
+    shown = np.arange(n) if rows is None else rows
+    if rows is not None:
+        what = "anchors" if settings.anchors else "predictions"
+        st.caption(
+            f"{n:,} {what}: the matrices show only the {len(rows):,} rows sending at least "
+            f"0.001 to a ground truth (at most {MAX_MATRIX_ROWS}, the heaviest)."
+        )
+        if not len(rows):
+            st.info("No row sends mass to a ground truth: there is nothing to draw.")
+            return
+    row_labels = [labels[i] for i in shown]
+    cols = list(problem.col_labels)
+    cost_fig = cost_figure(cost[shown], row_labels, cols, title=cost_title(settings))
+    plan_fig = plan_figure(
+        plan[shown],
+        row_labels,
+        cols,
+        title=(
+            f"Plan N·P̂ at ε = {format_value(eps)}, τ1 = {format_value(tau1)}, "
+            f"τ2 = {format_value(tau2)}"
+        ),
+    )
+    m = k - 1
+    pred, gt = highlight
+    drawn_row = (
+        int(np.flatnonzero(shown == pred)[0]) if pred is not None and pred in shown else None
+    )
+    for fig in (cost_fig, plan_fig):
+        fit_matrix_figure(fig, len(shown), k)
+        add_cell_targets(fig, shown.tolist())
+        outline_cells(fig, drawn_row, gt)
+    wide = k > 4  # past four columns the cells no longer fit side by side: stack the two
+    cost_col, plan_col = (st.container(), st.container()) if wide else st.columns(2, gap="large")
+    for column, fig, key in (
+        (cost_col, cost_fig, "cost_chart"),
+        (plan_col, plan_fig, "plan_chart"),
+    ):
+        column.plotly_chart(
+            fig,
+            key=key,
+            on_select=lambda key=key: _cell_clicked(key, m),
+            selection_mode="points",
+            config={"displayModeBar": False},  # it would cover the title; nothing to zoom
+        )
+
+
+@st.fragment
+def matching_view(
+    source: DataSource,
+    image_id: int,
+    settings: CostSettings,
+    problem: MatchingProblem,
+    image: OpenedImage | None,
+    problem_key: str,
+) -> None:
+    """The parameter controls, the solve, the scene and the matrices; a slider move reruns only
+    this."""
+    eps, tau1, tau2 = transport_controls()
+    _reset_highlights(problem_key)
+    try:
+        result: TransportResult = _solve(problem, problem_key, eps, tau1, tau2)
+    except ValueError as error:
+        st.error(f"The solver refused the problem: {error}")
+        return
+    plan = result.plan.cpu().numpy()
+    n, k = plan.shape
+    rows = rows_to_draw(plan)
+    drawable = list(range(n)) if rows is None else rows.tolist()
+
+    scene_col, side_col = st.columns([3, 2], gap="large")
+    with side_col:
+        summary = summarise(result.plan)
+        st.markdown("**Matching summary**  \n" + summary_line(summary, n))
+        if k > 1:
+            st.dataframe(
+                summary_table(summary, problem), hide_index=True, height=_table_height(k - 1)
+            )
+        highlight_pred, highlight_gt = _highlight_controls(problem, drawable)
+        st.caption(diagnostics(result, eps))
+        for note in problem.notes:
+            st.caption(note)
+        if eps == 0 and tau1 == 0 and tau2 == math.inf and n:
+            share = max(n - (k - 1), 0) / n
+            st.info(
+                "At ε = 0, τ1 = 0, τ2 = ∞ the background mass is not unique: uotviz spreads it "
+                f"evenly over all predictions (the ε → 0 limit at τ1 = 0 exactly, {share:.2g} "
+                "per row here). The published panel (e) draws it only on the predictions that "
+                "took no ground truth."
+            )
+        elif eps == 0 and tau1 == 0 and tau2 == 0:
+            st.info(
+                "Both marginals free and no entropy: sending nothing costs least, the plan is 0."
+            )
+    with scene_col:
+        scene = source.dataset.scene(image_id)
+        try:
+            figure = scene_figure(
+                None if image is None else image.image,
+                scene.width,
+                scene.height,
+                problem,
+                plan,
+                scale=1.0 if image is None else image.scale,
+                highlight_pred=highlight_pred,
+                highlight_gt=highlight_gt,
+                max_predictions=60 if settings.anchors else 200,
+                min_mass=MIN_MASS,
+                title=f"{scene.file_name}: the matching on the image",
+            )
+        except ValueError as error:
+            st.error(f"The scene cannot be drawn: {error}")
+        else:
+            aspect = scene.height / max(scene.width, 1)
+            figure.update_layout(height=int(min(720, max(300, SCENE_WIDTH_PX * aspect))) + 150)
+            st.plotly_chart(
+                figure,
+                key="scene_chart",
+                on_select=lambda: _scene_clicked(problem),
+                selection_mode="points",
+            )
+    _matrices(problem, plan, settings, (eps, tau1, tau2), rows, (highlight_pred, highlight_gt))
+
+
+def _table_height(rows: int) -> int:
+    return min(36 + 35 * rows, 320)
