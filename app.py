@@ -18,7 +18,7 @@ from pathlib import Path
 import streamlit as st
 
 from uotviz.ui.picker import pick_image
-from uotviz.ui.settings import cost_settings, simulation_settings
+from uotviz.ui.settings import cost_settings, drawn_predictions, simulation_settings
 from uotviz.ui.sources import choose_source
 from uotviz.ui.view import load_image, matching_problem, matching_view, needs_simulation
 
@@ -39,6 +39,7 @@ st.markdown(
 script_args = sys.argv[1:] if Path(sys.argv[0]).name == Path(__file__).name else []
 source = choose_source(script_args, os.environ)
 settings = cost_settings()
+max_drawn = drawn_predictions()
 image_id = pick_image(source)
 if image_id is None:
     st.stop()
@@ -67,4 +68,4 @@ st.caption(
     f"{objects} ground truth(s) matched · {len(problem.row_labels):,} {what}"
 )
 problem_key = f"{source.key}|{image_id}|{settings}|{simulation}"
-matching_view(source, image_id, settings, problem, image, problem_key)
+matching_view(source, image_id, settings, problem, image, problem_key, max_drawn)

@@ -272,6 +272,14 @@ def test_crowded_coins_image_and_anchor_mode(app: AppTest) -> None:
     assert not app.exception
 
 
+def test_the_drawn_predictions_slider_limits_the_picture(app: AppTest) -> None:
+    app.selectbox(key="image_id").set_value(7).run()  # coins.jpg: 27 predictions
+    app.slider(key="max_drawn").set_value(5).run()
+    assert not app.exception
+    annotations = " ".join(a.get("text", "") for a in _chart(app, SCENE)["layout"]["annotations"])
+    assert "22 of 27 predictions hidden" in annotations
+
+
 def test_cost_settings_and_highlights_raise_nothing(app: AppTest) -> None:
     for preset in ("1 − IoU", "L1", "DETR (class 2, L1 5, GIoU 2)", "1 − GIoU"):
         app.selectbox(key="cost_preset").set_value(preset).run()

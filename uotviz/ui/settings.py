@@ -137,3 +137,21 @@ def simulation_settings() -> tuple[int, int]:
         "Queries (N)", min_value=1, max_value=1000, value=100, step=10, key="sim_queries"
     )
     return int(seed), int(queries)
+
+
+def drawn_predictions() -> int:
+    """How many predictions (or anchors) the picture draws, from a sidebar slider."""
+    return int(
+        st.sidebar.slider(
+            "Predictions drawn on the image",
+            min_value=5,
+            max_value=300,
+            value=40,
+            step=5,
+            key="max_drawn",
+            help=(
+                "The predictions sending the most mass to ground truths are drawn first; the "
+                "others are counted in a note above the picture."
+            ),
+        )
+    )

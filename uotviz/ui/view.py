@@ -271,9 +271,10 @@ def matching_view(
     problem: MatchingProblem,
     image: OpenedImage | None,
     problem_key: str,
+    max_drawn: int = 40,
 ) -> None:
     """The parameter controls, the solve, the scene and the matrices; a slider move reruns only
-    this."""
+    this. ``max_drawn`` caps the predictions drawn on the picture."""
     eps, tau1, tau2 = transport_controls()
     _reset_highlights(problem_key)
     try:
@@ -322,7 +323,7 @@ def matching_view(
                 scale=1.0 if image is None else image.scale,
                 highlight_pred=highlight_pred,
                 highlight_gt=highlight_gt,
-                max_predictions=60 if settings.anchors else 200,
+                max_predictions=max_drawn,
                 min_mass=MIN_MASS,
                 title=f"{scene.file_name}: the matching on the image",
             )
