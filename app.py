@@ -18,8 +18,9 @@ from pathlib import Path
 import streamlit as st
 
 from uotviz.ui.picker import pick_image
-from uotviz.ui.settings import cost_settings, drawn_predictions, simulation_settings
+from uotviz.ui.settings import cost_settings, drawn_predictions, figure_format, simulation_settings
 from uotviz.ui.sources import choose_source
+from uotviz.ui.urlstate import restore_from_url
 from uotviz.ui.view import load_image, matching_problem, matching_view, needs_simulation
 
 PAPER_URL = "https://arxiv.org/abs/2307.02402"
@@ -37,9 +38,11 @@ st.markdown(
 # `streamlit run app.py -- ARGS` makes sys.argv ["app.py", *ARGS]; a program that runs this file
 # in its own process (a test harness) has arguments of its own, which are not the app's.
 script_args = sys.argv[1:] if Path(sys.argv[0]).name == Path(__file__).name else []
+restore_from_url()  # a shared URL's values, before any widget is created
 source = choose_source(script_args, os.environ)
 settings = cost_settings()
 max_drawn = drawn_predictions()
+figure_format()
 image_id = pick_image(source)
 if image_id is None:
     st.stop()

@@ -392,3 +392,99 @@ def test_upload_without_files_keeps_the_demo(app: AppTest) -> None:
     assert any("Upload a COCO annotations file" in info.value for info in app.info)
     assert _image_id(app) == FIGURE1_IMAGE_ID
     np.testing.assert_allclose(_matrix(app, COST), FIGURE1_COST, atol=5e-5)
+
+
+# ------------------------------------------------------------------------------ sharing, export
+
+
+def _app_at(query: dict[str, str]) -> AppTest:
+    """The app opened on a URL carrying ``query``."""
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.query_params.update(query)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def test_the_url_sets_the_widgets_and_follows_them() -> None:
+    at = _app_at({"image": "7", "eps": "0.01", "preset": "h", "cost": "iou", "drawn": "25"})
+    assert not at.warning, [w.value for w in at.warning]
+    assert _image_id(at) == 7
+    # the preset moves the sliders, then the explicit ε overrides it: the preset shown is Custom
+    assert at.select_slider(key="eps").value == 0.01
+    assert (at.select_slider(key="tau1").value, at.select_slider(key="tau2").value) == (0.01, 100)
+    assert at.selectbox(key="preset").value == CUSTOM
+    assert at.selectbox(key="cost_preset").value == "1 − IoU"
+    assert at.slider(key="max_drawn").value == 25
+    assert "ε = 0.01," in _chart(at, PLAN)["layout"]["title"]["text"]
+    assert at.query_params["image"] == "7" and at.query_params["eps"] == "0.01"
+    assert at.query_params["preset"] == "custom" and at.query_params["tau2"] == "100"
+    at.select_slider(key="tau2").set_value(INF).run()
+    assert at.query_params["tau2"] == "inf"
+    at.selectbox(key="preset").set_value("Hungarian (d)").run()
+    assert (at.query_params["preset"], at.query_params["eps"]) == ("d", "0")
+    _button(at, "next image").click().run()
+    assert at.query_params["image"] == "1"
+
+
+def test_a_preset_in_the_url_moves_the_sliders() -> None:
+    at = _app_at({"preset": "f"})
+    assert at.selectbox(key="preset").value == "Unbalanced OT (f)"
+    assert [slider.value for slider in at.select_slider] == [0.05, 100.0, 0.01]
+    np.testing.assert_allclose(_matrix(at, PLAN), PUBLISHED_PLANS["f"], atol=0.005)
+
+
+def test_the_default_view_writes_every_parameter_and_reopens_the_same() -> None:
+    first = _new_app()
+    query = dict(first.query_params)
+    assert query["image"] == str(FIGURE1_IMAGE_ID) and query["tau1"] == "inf"
+    assert query["source"] == "demo" and query["cost"] == "giou"
+    again = _app_at({**query, "w_l1": "3"})  # weights override the named cost: Custom
+    assert again.selectbox(key="cost_preset").value == CUSTOM
+    assert again.query_params["w_l1"] == "3.0" and "cost" in again.query_params
+
+
+def test_bad_url_values_warn_and_the_app_still_renders() -> None:
+    at = _app_at({"eps": "0.03", "image": "99", "tau1": "inf", "source": "nowhere"})
+    warnings = " ".join(w.value for w in at.warning)
+    assert "eps='0.03'" in warnings and "0.001" in warnings
+    assert "source='nowhere'" in warnings
+    assert "image=99" in warnings
+    assert _image_id(at) == FIGURE1_IMAGE_ID  # the default image
+    assert at.select_slider(key="eps").value == 0.05  # the default
+    assert at.select_slider(key="tau1").value == INF
+    np.testing.assert_allclose(_matrix(at, COST), FIGURE1_COST, atol=5e-5)
+    assert at.query_params["eps"] == "0.05"  # the URL now says what is shown
+
+
+def test_a_url_asking_for_an_unconfigured_dataset_warns_and_shows_the_demo() -> None:
+    at = _app_at({"source": "configured", "image": "3"})
+    assert any("not available" in w.value for w in at.warning)
+    assert at.radio(key="source_kind").value == "Demo"
+    assert _image_id(at) == 3
+
+
+def test_download_buttons_and_the_device_are_shown(app: AppTest) -> None:
+    labels = [button.proto.label for button in app.get("download_button")]
+    assert labels == ["Plan as CSV", "Plan as JSON"]
+    assert " on cpu" in _diagnostics(app)
+    assert app.selectbox(key="figure_format").value == "PNG"
+    app.selectbox(key="figure_format").set_value("SVG").run()
+    assert not app.exception
+
+
+def test_charts_save_in_the_chosen_format(app: AppTest) -> None:
+    def configs() -> dict[str, dict]:
+        return {
+            key: json.loads(element.proto.config)
+            for element in app.get("plotly_chart")
+            for key in (COST, PLAN, SCENE)
+            if element.proto.id.endswith("-" + key)
+        }
+
+    for key, config in configs().items():
+        assert config["toImageButtonOptions"]["format"] == "png", key
+        assert config["displaylogo"] is False
+    assert configs()[SCENE]["toImageButtonOptions"]["filename"] == "figure1_coffee_scene"
+    app.selectbox(key="figure_format").set_value("SVG").run()
+    assert {c["toImageButtonOptions"]["format"] for c in configs().values()} == {"svg"}

@@ -28,12 +28,13 @@ MAX_MATRIX_ROWS = 60
 
 
 def diagnostics(result: TransportResult, eps: float) -> str:
-    """One line about the solve: method, iterations, convergence, time, marginal residuals."""
+    """One line about the solve: method, iterations, convergence, time and device (``cpu``,
+    ``cuda:0``), marginal residuals."""
     parts = [
         f"method **{result.method}**",
         f"{result.iterations} iterations",
         f"converged: {'yes' if result.converged else '**no**'}",
-        f"{result.seconds * 1e3:.1f} ms",
+        f"{result.seconds * 1e3:.1f} ms on {result.plan.device}",
         f"marginal residuals: rows {result.row_error:.1e}, columns {result.col_error:.1e}",
     ]
     if result.eps != eps:

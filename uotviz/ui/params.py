@@ -22,7 +22,7 @@ __all__ = ["DEFAULT_PRESET", "init_params", "transport_controls"]
 DEFAULT_PRESET = "OT (g)"
 
 
-def _apply_preset() -> None:
+def apply_preset() -> None:
     """Preset chosen: move the three sliders to its parameters (Custom leaves them alone)."""
     preset = preset_by_name(st.session_state.preset)
     if preset is not None:
@@ -31,7 +31,7 @@ def _apply_preset() -> None:
         st.session_state.tau2 = preset.tau2
 
 
-def _slider_moved() -> None:
+def slider_moved() -> None:
     """A slider moved: name the preset the parameters now match, or Custom."""
     state = st.session_state
     state.preset = matching_preset(state.eps, state.tau1, state.tau2)
@@ -41,7 +41,7 @@ def init_params() -> None:
     """First run of a session: the default preset and its parameters."""
     if "preset" not in st.session_state:
         st.session_state.preset = DEFAULT_PRESET
-        _apply_preset()
+        apply_preset()
 
 
 def transport_controls() -> tuple[float, float, float]:
@@ -49,14 +49,14 @@ def transport_controls() -> tuple[float, float, float]:
     init_params()
     preset_col, eps_col, tau1_col, tau2_col = st.columns([1.6, 1, 1, 1], gap="medium")
     preset_col.selectbox(
-        "Preset (panel of Figure 1)", preset_names(), key="preset", on_change=_apply_preset
+        "Preset (panel of Figure 1)", preset_names(), key="preset", on_change=apply_preset
     )
     eps_col.select_slider(
         "ε",
         EPS_VALUES,
         format_func=format_value,
         key="eps",
-        on_change=_slider_moved,
+        on_change=slider_moved,
         help="Entropic regularisation, in cost units. 0: no entropy (exact solution).",
     )
     tau1_col.select_slider(
@@ -64,7 +64,7 @@ def transport_controls() -> tuple[float, float, float]:
         TAU_VALUES,
         format_func=format_value,
         key="tau1",
-        on_change=_slider_moved,
+        on_change=slider_moved,
         help="Penalty on the predictions' marginal (row sums). ∞: every prediction sends "
         "exactly one unit; 0: free.",
     )
@@ -73,7 +73,7 @@ def transport_controls() -> tuple[float, float, float]:
         TAU_VALUES,
         format_func=format_value,
         key="tau2",
-        on_change=_slider_moved,
+        on_change=slider_moved,
         help="Penalty on the ground truths' marginal (column sums, ∅ included). ∞: every "
         "ground truth receives exactly one unit; 0: free.",
     )

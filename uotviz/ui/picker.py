@@ -14,6 +14,7 @@ import streamlit as st
 from uotviz.browse import filter_images, image_label, random_image, step_image
 from uotviz.data.demo import FIGURE1_IMAGE_ID
 from uotviz.sources import DEMO, DataSource
+from uotviz.ui.urlstate import requested_image
 
 __all__ = ["pick_image"]
 
@@ -26,7 +27,10 @@ def _reset_for(source: DataSource) -> None:
     state.picker_source = source.key
     ids = source.dataset.image_ids()
     default = FIGURE1_IMAGE_ID if source.kind == DEMO and FIGURE1_IMAGE_ID in ids else None
-    state.image_id = default if default is not None else (ids[0] if ids else None)
+    if default is None:
+        default = ids[0] if ids else None
+    requested = requested_image(ids, source.kind)  # a shared URL's image, on the first run
+    state.image_id = requested if requested is not None else default
     state.min_objects = 0
     state.categories = []
 

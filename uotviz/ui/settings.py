@@ -13,8 +13,28 @@ import streamlit as st
 from uotviz.costs import CostWeights
 from uotviz.matching import COST_PRESETS, CostSettings
 from uotviz.readout import weights_preset
+from uotviz.urlstate import (
+    BACKGROUND_RANGE,
+    DRAWN_RANGE,
+    QUERIES_RANGE,
+    SCORE_RANGE,
+    SEED_RANGE,
+    TOP_K_RANGE,
+    WEIGHT_RANGE,
+)
 
-__all__ = ["ANCHOR_MODES", "cost_settings", "simulation_settings"]
+__all__ = [
+    "ANCHOR_MODES",
+    "FIGURE_FORMATS",
+    "anchor_mode_changed",
+    "apply_cost_preset",
+    "cost_settings",
+    "drawn_predictions",
+    "figure_format",
+    "init_cost_settings",
+    "simulation_settings",
+    "weight_edited",
+]
 
 CUSTOM = "Custom"
 DEFAULT_COST = "1 − GIoU"
@@ -22,6 +42,7 @@ ANCHOR_COST = "1 − IoU"
 DEFAULT_BACKGROUND = 0.8
 ANCHOR_BACKGROUND = 0.5
 ANCHOR_MODES = {"None": None, "SSD300": "SSD300 default boxes", "SSD512": "SSD512 default boxes"}
+FIGURE_FORMATS = ("PNG", "SVG")
 _WEIGHT_KEYS = {
     "giou_weight": ("w_giou", "1 − GIoU"),
     "iou_weight": ("w_iou", "1 − IoU"),
@@ -35,21 +56,21 @@ def _set_weights(weights: CostWeights) -> None:
         st.session_state[key] = float(getattr(weights, field))
 
 
-def _apply_cost_preset() -> None:
+def apply_cost_preset() -> None:
     weights = COST_PRESETS.get(st.session_state.cost_preset)
     if weights is not None:
         _set_weights(weights)
 
 
-def _weight_edited() -> None:
+def weight_edited() -> None:
     st.session_state.cost_preset = weights_preset(_weights()) or CUSTOM
 
 
-def _anchor_mode_changed() -> None:
+def anchor_mode_changed() -> None:
     anchored = ANCHOR_MODES[st.session_state.anchor_mode] is not None
     st.session_state.cost_preset = ANCHOR_COST if anchored else DEFAULT_COST
     st.session_state.background_cost = ANCHOR_BACKGROUND if anchored else DEFAULT_BACKGROUND
-    _apply_cost_preset()
+    apply_cost_preset()
 
 
 def _weights() -> CostWeights:
@@ -58,11 +79,11 @@ def _weights() -> CostWeights:
     )
 
 
-def _init() -> None:
+def init_cost_settings() -> None:
     state = st.session_state
     if "cost_preset" not in state:
         state.cost_preset = DEFAULT_COST
-        _apply_cost_preset()
+        apply_cost_preset()
         state.background_cost = DEFAULT_BACKGROUND
         state.anchor_mode = "None"
         state.score_threshold = 0.0
@@ -71,24 +92,29 @@ def _init() -> None:
 
 def cost_settings() -> CostSettings:
     """The sidebar's cost expander; returns the settings (plain values)."""
-    _init()
+    init_cost_settings()
     with st.sidebar.expander("Cost settings", expanded=False):
         st.selectbox(
             "Cost",
             [*COST_PRESETS, CUSTOM],
             key="cost_preset",
-            on_change=_apply_cost_preset,
+            on_change=apply_cost_preset,
             help="The paper's Figure 1 uses 1 − GIoU; SSD matches anchors with 1 − IoU.",
         )
         left, right = st.columns(2)
         for number, (_, (key, label)) in enumerate(_WEIGHT_KEYS.items()):
             (left if number % 2 == 0 else right).number_input(
-                label, min_value=0.0, max_value=100.0, step=0.5, key=key, on_change=_weight_edited
+                label,
+                min_value=float(WEIGHT_RANGE.low),
+                max_value=float(WEIGHT_RANGE.high),
+                step=0.5,
+                key=key,
+                on_change=weight_edited,
             )
         st.slider(
             "c∅ (background cost)",
-            min_value=0.0,
-            max_value=2.0,
+            min_value=float(BACKGROUND_RANGE.low),
+            max_value=float(BACKGROUND_RANGE.high),
             step=0.05,
             key="background_cost",
             help="The cost of sending a prediction to the background ∅.",
@@ -97,22 +123,22 @@ def cost_settings() -> CostSettings:
             "Anchor mode",
             list(ANCHOR_MODES),
             key="anchor_mode",
-            on_change=_anchor_mode_changed,
+            on_change=anchor_mode_changed,
             help="Match SSD's default boxes (scaled to the image) instead of the predictions; "
             "switches to SSD's cost, 1 − IoU with c∅ = 0.5.",
         )
         st.slider(
             "Score threshold",
-            min_value=0.0,
-            max_value=1.0,
+            min_value=float(SCORE_RANGE.low),
+            max_value=float(SCORE_RANGE.high),
             step=0.01,
             key="score_threshold",
             help="Predictions scoring below it are left out.",
         )
         st.number_input(
             "Top-k predictions (0: all)",
-            min_value=0,
-            max_value=10_000,
+            min_value=int(TOP_K_RANGE.low),
+            max_value=int(TOP_K_RANGE.high),
             step=1,
             key="top_k",
             help="Keep at most this many predictions, highest scores first.",
@@ -129,25 +155,36 @@ def cost_settings() -> CostSettings:
 
 def simulation_settings() -> tuple[int, int]:
     """Seed and number of queries of the simulated predictions; returns (seed, num_queries)."""
+    # Defaults through session state rather than ``value=``, so a shared URL may set them.
+    st.session_state.setdefault("sim_seed", 0)
+    st.session_state.setdefault("sim_queries", 100)
     seed_col, queries_col, _ = st.columns([1, 1, 3])
     seed = seed_col.number_input(
-        "Simulation seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="sim_seed"
+        "Simulation seed",
+        min_value=int(SEED_RANGE.low),
+        max_value=int(SEED_RANGE.high),
+        step=1,
+        key="sim_seed",
     )
     queries = queries_col.number_input(
-        "Queries (N)", min_value=1, max_value=1000, value=100, step=10, key="sim_queries"
+        "Queries (N)",
+        min_value=int(QUERIES_RANGE.low),
+        max_value=int(QUERIES_RANGE.high),
+        step=10,
+        key="sim_queries",
     )
     return int(seed), int(queries)
 
 
 def drawn_predictions() -> int:
     """How many predictions (or anchors) the picture draws, from a sidebar slider."""
+    st.session_state.setdefault("max_drawn", 40)
     return int(
         st.sidebar.slider(
             "Predictions drawn on the image",
-            min_value=5,
-            max_value=300,
-            value=40,
-            step=5,
+            min_value=int(DRAWN_RANGE.low),
+            max_value=int(DRAWN_RANGE.high),
+            step=int(DRAWN_RANGE.step or 1),
             key="max_drawn",
             help=(
                 "The predictions sending the most mass to ground truths are drawn first; the "
@@ -155,3 +192,14 @@ def drawn_predictions() -> int:
             ),
         )
     )
+
+
+def figure_format() -> str:
+    """The file format of Plotly's camera button (sidebar): ``"png"`` or ``"svg"``."""
+    choice = st.sidebar.selectbox(
+        "Figure download format",
+        FIGURE_FORMATS,
+        key="figure_format",
+        help="What the camera button of each figure saves: PNG (pixels) or SVG (vector).",
+    )
+    return str(choice).lower()

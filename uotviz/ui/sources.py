@@ -134,8 +134,14 @@ def choose_source(argv: Sequence[str], environ: Mapping[str, str]) -> DataSource
     """The sidebar's source choice; always returns a usable source (the demo at worst)."""
     configured = _configured(argv, environ)
     options = [DEMO, *([CONFIGURED] if configured is not None else []), UPLOAD]
-    if st.session_state.get("source_kind") not in options:
+    wanted = st.session_state.get("source_kind")
+    if wanted not in options:
         st.session_state.source_kind = CONFIGURED if configured is not None else DEMO
+        if wanted is not None:  # asked for by a shared URL, or a dataset that went away
+            st.warning(
+                f"The data source {wanted!r} is not available here; showing "
+                f"{st.session_state.source_kind!r}."
+            )
     kind = st.sidebar.radio(
         "Data source",
         options,

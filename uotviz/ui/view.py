@@ -13,10 +13,12 @@ from dataclasses import astuple
 
 import numpy as np
 import streamlit as st
+import torch
 
 from uotviz.costs import CostWeights
 from uotviz.data import Scene, simulate_detr
 from uotviz.data.coco import OpenedImage
+from uotviz.export import plan_csv, plan_json, solve_diagnostics
 from uotviz.figures import (
     add_cell_targets,
     cost_figure,
@@ -39,6 +41,7 @@ from uotviz.sliders import format_value
 from uotviz.sources import DataSource
 from uotviz.transport import TransportResult, solve
 from uotviz.ui.params import transport_controls
+from uotviz.ui.urlstate import write_url
 
 __all__ = ["load_image", "matching_problem", "matching_view", "needs_simulation"]
 
@@ -187,14 +190,24 @@ def _pred_label(problem: MatchingProblem, row: int) -> str:
 # ------------------------------------------------------------------------------ solve
 
 
+@st.cache_resource(show_spinner=False)
+def solve_device() -> torch.device:
+    """Where the app solves: the current CUDA device when there is one, else the CPU."""
+    if torch.cuda.is_available():
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
+
+
 def _solve(problem: MatchingProblem, key: str, eps: float, tau1: float, tau2: float):
-    """Solve, warm-started from the previous potentials when the cost has not changed."""
+    """Solve on :func:`solve_device`, warm-started from the previous potentials (kept on that
+    device) when the cost has not changed. The cached problem stays on the CPU."""
     state = st.session_state
+    device = solve_device()
     warm = None
     previous = state.get("warm_start")
     if eps > 0 and previous is not None and previous[0] == key:
         warm = previous[1]
-    result = solve(problem.cost, eps, tau1, tau2, warm_start=warm)
+    result = solve(problem.cost.to(device), eps, tau1, tau2, warm_start=warm)
     if result.potentials is not None:
         state.warm_start = (key, result.potentials)
     return result
@@ -210,6 +223,7 @@ def _matrices(
     params: tuple[float, float, float],
     rows: np.ndarray | None,
     highlight: tuple[int | None, int | None],
+    file_stem: str = "uotviz",
 ) -> None:
     """The cost and plan heatmaps, side by side (stacked when the matrix is wide), with the
     highlighted row and column outlined."""
@@ -259,7 +273,7 @@ def _matrices(
             key=key,
             on_select=lambda key=key: _cell_clicked(key, m),
             selection_mode="points",
-            config={"displayModeBar": False},  # it would cover the title; nothing to zoom
+            config=_matrix_chart_config(f"{file_stem}_{key.removesuffix('_chart')}"),
         )
 
 
@@ -276,6 +290,7 @@ def matching_view(
     """The parameter controls, the solve, the scene and the matrices; a slider move reruns only
     this. ``max_drawn`` caps the predictions drawn on the picture."""
     eps, tau1, tau2 = transport_controls()
+    write_url()
     _reset_highlights(problem_key)
     try:
         result: TransportResult = _solve(problem, problem_key, eps, tau1, tau2)
@@ -297,6 +312,8 @@ def matching_view(
             )
         highlight_pred, highlight_gt = _highlight_controls(problem, drawable)
         st.caption(diagnostics(result, eps))
+        scene = source.dataset.scene(image_id)
+        _downloads(problem, plan, result, settings, (eps, tau1, tau2), image_id, scene.file_name)
         for note in problem.notes:
             st.caption(note)
         if eps == 0 and tau1 == 0 and tau2 == math.inf and n:
@@ -312,7 +329,6 @@ def matching_view(
                 "Both marginals free and no entropy: sending nothing costs least, the plan is 0."
             )
     with scene_col:
-        scene = source.dataset.scene(image_id)
         try:
             figure = scene_figure(
                 None if image is None else image.image,
@@ -337,9 +353,89 @@ def matching_view(
                 key="scene_chart",
                 on_select=lambda: _scene_clicked(problem),
                 selection_mode="points",
+                config=_chart_config(f"{_stem(scene.file_name)}_scene"),
             )
-    _matrices(problem, plan, settings, (eps, tau1, tau2), rows, (highlight_pred, highlight_gt))
+    _matrices(
+        problem,
+        plan,
+        settings,
+        (eps, tau1, tau2),
+        rows,
+        (highlight_pred, highlight_gt),
+        _stem(scene.file_name),
+    )
 
 
 def _table_height(rows: int) -> int:
     return min(36 + 35 * rows, 320)
+
+
+# ------------------------------------------------------------------------------ downloads
+
+
+def _stem(file_name: str) -> str:
+    """A file name's stem, for the names of downloaded files."""
+    return file_name.replace("\\", "/").rsplit("/", 1)[-1].rsplit(".", 1)[0] or "uotviz"
+
+
+def _chart_config(file_stem: str) -> dict:
+    """Plotly's camera button saves the figure in the sidebar's format, named after the image."""
+    image_format = str(st.session_state.get("figure_format", "PNG")).lower()
+    return {
+        "displaylogo": False,
+        "toImageButtonOptions": {"format": image_format, "filename": file_stem, "scale": 2},
+    }
+
+
+def _matrix_chart_config(file_stem: str) -> dict:
+    """The matrices' mode bar holds the camera button only (there is nothing to zoom), small
+    enough to stay clear of the title."""
+    return {
+        **_chart_config(file_stem),
+        "modeBarButtons": [["toImage"]],
+    }
+
+
+def _downloads(
+    problem: MatchingProblem,
+    plan: np.ndarray,
+    result: TransportResult,
+    settings: CostSettings,
+    params: tuple[float, float, float],
+    image_id: int,
+    file_name: str,
+) -> None:
+    """The plan's download buttons, CSV and JSON; each file is written only when its button is
+    pressed."""
+    eps, tau1, tau2 = params
+    values = {
+        "eps": eps,
+        "tau1": tau1,
+        "tau2": tau2,
+        "preset": st.session_state.get("preset"),
+        "cost": cost_title(settings).removeprefix("Cost C = "),
+    }
+    diagnostics_ = solve_diagnostics(result)
+    cost = problem.cost.numpy()
+    stem = f"{_stem(file_name)}_plan"
+    csv_col, json_col = st.columns(2)
+    csv_col.download_button(
+        "Plan as CSV",
+        data=lambda: plan_csv(problem, plan, values, file_name=file_name),
+        file_name=f"{stem}.csv",
+        mime="text/csv",
+        key="download_csv",
+        on_click="ignore",
+        width="stretch",
+    )
+    json_col.download_button(
+        "Plan as JSON",
+        data=lambda: plan_json(
+            problem, plan, cost, values, diagnostics_, image_id=image_id, file_name=file_name
+        ),
+        file_name=f"{stem}.json",
+        mime="application/json",
+        key="download_json",
+        on_click="ignore",
+        width="stretch",
+    )

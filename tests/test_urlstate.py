@@ -1,0 +1,162 @@
+"""The URL codec: every parameter round-trips, each kind of bad value is rejected on its own with a
+message naming the parameter and what is allowed, and the slider scales' ends (0, inf) survive."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from uotviz.figure1 import PRESETS
+from uotviz.matching import ANCHOR_SETS, COST_PRESETS
+from uotviz.sliders import CUSTOM, EPS_VALUES, TAU_VALUES
+from uotviz.sources import CONFIGURED, DEMO, UPLOAD
+from uotviz.urlstate import (
+    ANCHOR_PARAMS,
+    COST_PARAMS,
+    PARAMETERS,
+    PRESET_PARAMS,
+    SOURCE_PARAMS,
+    decode,
+    encode,
+    scale_text,
+)
+
+CUSTOM_VALUES = {
+    "source_kind": CONFIGURED,
+    "image_id": 139,
+    "cost_preset": CUSTOM,
+    "w_giou": 2.0,
+    "w_iou": 0.0,
+    "w_l1": 5.0,
+    "w_class": 2.5,
+    "background_cost": 0.65,
+    "anchor_mode": "SSD512",
+    "score_threshold": 0.3,
+    "top_k": 20,
+    "sim_seed": 12345,
+    "sim_queries": 300,
+    "max_drawn": 75,
+    "preset": CUSTOM,
+    "eps": 0.001,
+    "tau1": math.inf,
+    "tau2": 0.0,
+}
+
+
+def test_every_parameter_round_trips() -> None:
+    query = encode(CUSTOM_VALUES)
+    assert set(query) == set(PARAMETERS)  # a custom cost writes its four weights
+    assert all(isinstance(text, str) for text in query.values())
+    values, messages = decode(query)
+    assert messages == []
+    assert values == CUSTOM_VALUES
+    assert type(values["image_id"]) is int and type(values["top_k"]) is int
+
+
+def test_a_named_cost_is_written_without_its_weights() -> None:
+    values = {**CUSTOM_VALUES, "cost_preset": "1 − GIoU"}
+    query = encode(values)
+    assert query["cost"] == "giou"
+    assert not {"w_giou", "w_iou", "w_l1", "w_class"} & set(query)
+    decoded, messages = decode(query)
+    assert messages == [] and decoded["cost_preset"] == "1 − GIoU"
+
+
+@pytest.mark.parametrize(
+    ("key", "choices", "expected"),
+    [
+        ("source_kind", SOURCE_PARAMS, {DEMO, CONFIGURED, UPLOAD}),
+        ("cost_preset", COST_PARAMS, {*COST_PRESETS, CUSTOM}),
+        ("anchor_mode", ANCHOR_PARAMS, {"None", *(name.split()[0] for name in ANCHOR_SETS)}),
+        ("preset", PRESET_PARAMS, {*(preset.name for preset in PRESETS), CUSTOM}),
+    ],
+)
+def test_every_choice_has_a_url_word_and_round_trips(key, choices, expected) -> None:
+    assert set(choices.values()) == expected
+    for value in expected:
+        decoded, messages = decode(encode({key: value}))
+        assert messages == [] and decoded == {key: value}
+
+
+@pytest.mark.parametrize("value", EPS_VALUES)
+def test_every_eps_round_trips(value: float) -> None:
+    assert decode(encode({"eps": value})) == ({"eps": value}, [])
+
+
+@pytest.mark.parametrize("value", TAU_VALUES)
+def test_every_tau_round_trips(value: float) -> None:
+    assert decode(encode({"tau1": value, "tau2": value})) == ({"tau1": value, "tau2": value}, [])
+
+
+def test_scale_ends_are_written_0_and_inf() -> None:
+    assert scale_text(0.0) == "0" and scale_text(math.inf) == "inf"
+    assert encode({"eps": 0.0, "tau1": math.inf, "tau2": 0.0}) == {
+        "eps": "0",
+        "tau1": "inf",
+        "tau2": "0",
+    }
+    assert decode({"tau1": "inf", "tau2": "∞", "eps": "0"})[0] == {
+        "tau1": math.inf,
+        "tau2": math.inf,
+        "eps": 0.0,
+    }
+    assert [scale_text(v) for v in TAU_VALUES[:3]] == ["0", "0.01", "0.02"]
+
+
+def test_words_are_read_in_any_case_and_full_names_are_accepted() -> None:
+    values, messages = decode({"source": "Demo", "cost": "DETR (class 2, L1 5, GIoU 2)"})
+    assert messages == []
+    assert values == {"source_kind": DEMO, "cost_preset": "DETR (class 2, L1 5, GIoU 2)"}
+
+
+def test_unknown_parameters_are_ignored_silently() -> None:
+    assert decode({"utm_source": "mail", "image": "3"}) == ({"image_id": 3}, [])
+
+
+BAD = [
+    ("source", "s3", "demo, configured, upload"),
+    ("image", "seven", "not an integer"),
+    ("image", "7.5", "not an integer"),
+    ("cost", "ciou", "giou, iou, l1, detr, custom"),
+    ("w_l1", "-1", "[0, 100]"),
+    ("w_giou", "nan", "[0, 100]"),
+    ("w_iou", "inf", "[0, 100]"),
+    ("c0", "2.5", "[0, 2]"),
+    ("anchors", "yolo", "none, ssd300, ssd512"),
+    ("score", "1.01", "[0, 1]"),
+    ("topk", "3.5", "an integer in [0, 10000]"),
+    ("topk", "-1", "an integer in [0, 10000]"),
+    ("seed", "x", "[0, 2147483647]"),
+    ("queries", "0", "an integer in [1, 1000]"),
+    ("drawn", "42", "a multiple of 5 in [5, 300]"),
+    ("drawn", "400", "a multiple of 5 in [5, 300]"),
+    ("preset", "z", "c, d, e, f, g, h, custom"),
+    ("eps", "0.03", "0, 0.001, 0.002, 0.005"),
+    ("eps", "inf", "0, 0.001"),
+    ("tau1", "1000", "100, inf"),
+    ("tau2", "-0.01", "0, 0.01"),
+    ("tau2", "", "0, 0.01"),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "allowed"), BAD, ids=[f"{n}={t}" for n, t, _ in BAD])
+def test_a_bad_value_is_rejected_with_a_message_and_the_rest_applies(name, text, allowed) -> None:
+    good = encode(CUSTOM_VALUES)
+    values, messages = decode({**good, name: text})
+    assert len(messages) == 1
+    assert f"{name}={text!r}" in messages[0] and allowed in messages[0]
+    key = PARAMETERS[name]
+    assert key not in values
+    assert values == {k: v for k, v in CUSTOM_VALUES.items() if k != key}
+
+
+def test_several_bad_values_give_one_message_each() -> None:
+    values, messages = decode({"eps": "1e9", "tau1": "big", "image": "7", "drawn": "abc"})
+    assert values == {"image_id": 7}
+    assert len(messages) == 3
+    assert [m.split("=")[0].split()[-1] for m in messages] == ["eps", "tau1", "drawn"]
+
+
+def test_repeated_parameters_count_by_their_last_value() -> None:
+    assert decode({"image": ["3", "5"]})[0] == {"image_id": 5}

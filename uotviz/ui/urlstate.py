@@ -1,0 +1,102 @@
+"""The shareable URL: widget values read from ``st.query_params`` on a session's first run, and
+written back on every run.
+
+The parsing and validation are :mod:`uotviz.urlstate`'s; this module only moves values between
+the query and ``st.session_state``. Values are applied before any widget is created, through the
+widgets' own callbacks (a cost preset fills in its weights, a transport preset moves the sliders,
+explicit weights or ε, τ1, τ2 then override and the preset shown is the one they match). The image
+id waits until the data source is known (:func:`requested_image`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import streamlit as st
+
+from uotviz.ui import params, settings
+from uotviz.urlstate import PARAMETERS, WEIGHT_KEYS, decode, encode
+
+__all__ = ["requested_image", "restore_from_url", "write_url"]
+
+_RESTORED = "url_restored"
+_PENDING_IMAGE = "url_image_id"
+_PLAIN_KEYS = (
+    "background_cost",
+    "score_threshold",
+    "top_k",
+    "sim_seed",
+    "sim_queries",
+    "max_drawn",
+)
+
+
+def restore_from_url() -> None:
+    """First run of a session: apply the URL's valid values to the session state (call it before
+    any widget is created) and warn about the rejected ones."""
+    state = st.session_state
+    if state.get(_RESTORED):
+        return
+    state[_RESTORED] = True
+    values, messages = decode(st.query_params.to_dict())
+    for message in messages:
+        st.warning(message)
+
+    if "source_kind" in values:
+        state.source_kind = values["source_kind"]
+    if "image_id" in values:
+        state[_PENDING_IMAGE] = values["image_id"]
+
+    settings.init_cost_settings()
+    if "anchor_mode" in values:  # first, since a mode brings its own cost and c∅
+        state.anchor_mode = values["anchor_mode"]
+        settings.anchor_mode_changed()
+    if "cost_preset" in values:
+        state.cost_preset = values["cost_preset"]
+        settings.apply_cost_preset()
+    if any(key in values for key in WEIGHT_KEYS):
+        for key in WEIGHT_KEYS:
+            if key in values:
+                state[key] = float(values[key])  # type: ignore[arg-type]
+        settings.weight_edited()
+    for key in _PLAIN_KEYS:
+        if key in values:
+            state[key] = values[key]
+
+    params.init_params()
+    if "preset" in values:
+        state.preset = values["preset"]
+        params.apply_preset()
+    if any(key in values for key in ("eps", "tau1", "tau2")):
+        for key in ("eps", "tau1", "tau2"):
+            if key in values:
+                state[key] = values[key]
+        params.slider_moved()
+
+
+def requested_image(ids: Sequence[int], source_kind: str) -> int | None:
+    """The image id the URL asked for, once (None when it asked for none). An id the source does
+    not have gives a warning and None (the caller's default image)."""
+    requested = st.session_state.pop(_PENDING_IMAGE, None)
+    if requested is None:
+        return None
+    if requested not in ids:
+        st.warning(
+            f"URL parameter image={requested}: {source_kind} has no such image; showing the "
+            "default image."
+        )
+        return None
+    return requested
+
+
+def write_url() -> None:
+    """Write the current values to the URL, touching only the parameters that changed."""
+    state = st.session_state
+    current = encode({key: state.get(key) for key in set(PARAMETERS.values())})
+    query = st.query_params
+    for name, text in current.items():
+        if query.get(name) != text:
+            query[name] = text
+    for name in PARAMETERS:
+        if name not in current and name in query:
+            del query[name]
