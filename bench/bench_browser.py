@@ -1,0 +1,345 @@
+"""Slider latency in a real browser: uotviz's ε slider against a bare one-slider page.
+
+Two Streamlit servers are started on free local ports: the app (``app.py``, on its demo) and
+``bench/bare_slider_app.py`` (one ``st.select_slider("ε", ...)`` over the same values and a
+``st.write`` of the value). Each is driven by Playwright in Debian's Chromium (one browser per
+page, so neither page is ever a background tab). The ε slider is focused, then ``--repeats`` times
+ArrowRight is pressed (ArrowLeft when the end of the range is reached, bouncing, so the value
+always changes) and the time from the key press to the page settling is measured:
+
+* the app's script state is back to ``notRunning``, and
+* the new value is rendered: for uotviz the plan chart's title ``Plan N·P̂ at ε = <value>, ...``,
+  for the bare page the written ``ε = <value>``.
+
+Both conditions are checked together by one in-page predicate polled on every animation frame.
+The two pages are measured alternately (A, B, A, B, ...) so that drift and noise hit both alike;
+the first ``--warmup`` presses of each are discarded. The median and p90 of each, and the ratio of
+the medians, are printed. The target is a ratio of at most 1.5. This is a measurement, not a test:
+it exits 0 whatever the ratio.
+
+    python bench/bench_browser.py                 # the default demo image, 30 presses each
+    python bench/bench_browser.py --image 7       # the coins (a crowded scene)
+    python bench/bench_browser.py --repeats 60 --verbose
+
+Needs Debian's Chromium (``apt-get install -y chromium``) and the ``playwright`` package.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from uotviz.sliders import EPS_VALUES, format_value  # noqa: E402
+
+APP = "app.py"
+BARE_APP = "bench/bare_slider_app.py"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SERVER_START_TIMEOUT_S = 90.0
+TIMEOUT_MS = 60_000
+TARGET_RATIO = 1.5
+EPS_SLIDER = 'input[type=range][aria-label="ε"]'
+IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
+
+# Settled: the script is not running and an element of `selector` shows a text containing
+# `text` (`exact`: equal to it) and has a non-empty box.
+SETTLED_JS = """([selector, text, exact]) => {
+    const app = document.querySelector('[data-testid=stApp]');
+    if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+    for (const node of document.querySelectorAll(selector)) {
+        const content = (node.textContent || '').trim();
+        if (exact ? content !== text : !content.includes(text)) continue;
+        const box = node.getBoundingClientRect();
+        if (box.width > 0 && box.height > 0) return true;
+    }
+    return false;
+}"""
+
+
+# ------------------------------------------------------------------------------ servers
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as response:
+            return response.read().decode().strip() == "ok"
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
+@dataclass
+class Server:
+    script: str
+    url: str
+    process: subprocess.Popen
+    log_path: Path
+
+
+def _start_server(script: str, log_dir: Path) -> Server:
+    port = _free_port()
+    log_path = log_dir / (Path(script).stem + ".log")
+    command = [
+        sys.executable, "-m", "streamlit", "run", script,
+        "--server.headless", "true",
+        "--server.address", "127.0.0.1",
+        "--server.port", str(port),
+        "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
+    return Server(script, f"http://127.0.0.1:{port}", process, log_path)
+
+
+def _wait_healthy(server: Server) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while not _healthy(server.url):
+        if server.process.poll() is not None:
+            raise RuntimeError(
+                f"streamlit run {server.script} exited with code {server.process.returncode}:\n"
+                + server.log_path.read_text(errors="replace")
+            )
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"streamlit run {server.script} did not answer {server.url}/_stcore/health "
+                f"within {SERVER_START_TIMEOUT_S:.0f} s:\n"
+                + server.log_path.read_text(errors="replace")
+            )
+        time.sleep(0.1)
+
+
+def _stop_server(server: Server) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+
+
+@contextmanager
+def servers(scripts: list[str]) -> Iterator[list[Server]]:
+    """Start one Streamlit server per script (all at once) and wait until each is healthy."""
+    with tempfile.TemporaryDirectory(prefix="uotviz-bench-") as log_dir, ExitStack() as stack:
+        started = []
+        for script in scripts:
+            server = _start_server(script, Path(log_dir))
+            stack.callback(_stop_server, server)
+            started.append(server)
+        for server in started:
+            _wait_healthy(server)
+        yield started
+
+
+# ------------------------------------------------------------------------------ pages
+
+
+@dataclass
+class Target:
+    """A page under measurement: how to find its rendered ε value, and its timings (seconds)."""
+
+    name: str
+    page: Page
+    selector: str  # elements that show the value
+    expected_text: Callable[[str], str]  # the text such an element shows for a value label
+    exact: bool
+    direction: int = 1
+    times: list[float] = field(default_factory=list)
+    values: list[str] = field(default_factory=list)
+
+
+def _open_page(browser: Browser, url: str) -> Page:
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(url)
+    page.wait_for_selector(IDLE)
+    page.wait_for_selector(EPS_SLIDER, state="attached")
+    return page
+
+
+def _wait_settled(target: Target, value_label: str) -> None:
+    target.page.wait_for_function(
+        SETTLED_JS,
+        arg=[target.selector, target.expected_text(value_label), target.exact],
+        polling="raf",
+        timeout=TIMEOUT_MS,
+    )
+
+
+def _choose_image(page: Page, image_id: int) -> None:
+    """Pick a demo image in the app's image selectbox and wait until it is drawn."""
+    picker = page.get_by_role("combobox", name=re.compile(r"^Image \("))
+    picker.click()
+    page.get_by_role("option", name=re.compile(rf"^{image_id} · ")).click()
+    page.wait_for_function(
+        """(prefix) => [...document.querySelectorAll('[data-testid=stCaptionContainer]')]
+            .some((node) => node.textContent.startsWith(prefix))""",
+        arg=f"Image {image_id} · ",
+        polling="raf",
+    )
+    page.wait_for_selector(IDLE)
+
+
+def _check_start(target: Target) -> None:
+    """The page shows its current ε value before the first press (the predicate works)."""
+    slider = target.page.locator(EPS_SLIDER)
+    label = format_value(EPS_VALUES[int(slider.input_value())])
+    _wait_settled(target, label)
+
+
+def measure_press(target: Target) -> float:
+    """One key press on the ε slider; returns the seconds until the page has settled."""
+    slider = target.page.locator(EPS_SLIDER)
+    index = int(slider.input_value())
+    if not 0 <= index + target.direction < len(EPS_VALUES):
+        target.direction = -target.direction
+    key = "ArrowRight" if target.direction > 0 else "ArrowLeft"
+    new_index = index + target.direction
+    label = format_value(EPS_VALUES[new_index])
+    slider.focus()
+    start = time.perf_counter()
+    slider.press(key)
+    _wait_settled(target, label)
+    elapsed = time.perf_counter() - start
+    after = int(slider.input_value())
+    if after != new_index:
+        raise RuntimeError(
+            f"{target.name}: after {key} the ε slider is at index {after}, not {new_index}"
+        )
+    return elapsed
+
+
+# ------------------------------------------------------------------------------ report
+
+
+def _p90(values: list[float]) -> float:
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=10, method="inclusive")[8]
+
+
+def report(targets: list[Target], warmup: int) -> None:
+    width = max(len(target.name) for target in targets)
+    print(f"{'page':<{width}}  presses  median ms  p90 ms  min ms  max ms")
+    for target in targets:
+        kept = target.times[warmup:]
+        print(
+            f"{target.name:<{width}}  {len(kept):>7}  {1e3 * statistics.median(kept):>9.0f}  "
+            f"{1e3 * _p90(kept):>6.0f}  {1e3 * min(kept):>6.0f}  {1e3 * max(kept):>6.0f}"
+        )
+    app, bare = targets
+    ratio = statistics.median(app.times[warmup:]) / statistics.median(bare.times[warmup:])
+    verdict = "within" if ratio <= TARGET_RATIO else "ABOVE"
+    print(
+        f"ratio of medians {app.name} / {bare.name} = {ratio:.2f} "
+        f"({verdict} the target of {TARGET_RATIO})"
+    )
+
+
+def run(playwright: Playwright, args: argparse.Namespace, chromium: str) -> list[Target]:
+    with servers([APP, BARE_APP]) as (app_server, bare_server), ExitStack() as stack:
+        browsers = []
+        for _ in range(2):  # one browser per page: neither is a throttled background tab
+            browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            stack.callback(browser.close)
+            browsers.append(browser)
+        app_page = _open_page(browsers[0], app_server.url)
+        bare_page = _open_page(browsers[1], bare_server.url)
+        if args.image is not None:
+            _choose_image(app_page, args.image)
+        app = Target(
+            "uotviz",
+            app_page,
+            selector="[data-testid=stPlotlyChart] .gtitle",
+            expected_text=lambda label: f"Plan N·P̂ at ε = {label}, ",
+            exact=False,
+        )
+        bare = Target(
+            "bare page",
+            bare_page,
+            selector="[data-testid=stMarkdownContainer]",
+            expected_text=lambda label: f"ε = {label}",
+            exact=True,
+        )
+        targets = [app, bare]
+        for target in targets:
+            _check_start(target)
+        for press in range(args.warmup + args.repeats):
+            for target in targets:
+                seconds = measure_press(target)
+                target.times.append(seconds)
+                target.values.append(
+                    target.page.locator(EPS_SLIDER).get_attribute("aria-valuetext") or "?"
+                )
+                if args.verbose:
+                    tag = " (warm-up)" if press < args.warmup else ""
+                    print(
+                        f"{target.name:>9} press {press + 1:>3}: ε = {target.values[-1]:<6} "
+                        f"{1e3 * seconds:7.0f} ms{tag}",
+                        flush=True,
+                    )
+        for page in (app_page, bare_page):
+            errors = page.locator("[data-testid=stException]").count()
+            if errors:
+                print(f"warning: {errors} exception(s) shown on {page.url}", file=sys.stderr)
+        return targets
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=30, help="measured presses per page")
+    parser.add_argument("--warmup", type=int, default=3, help="discarded presses per page")
+    parser.add_argument("--image", type=int, default=None, help="demo image id (7: the coins)")
+    parser.add_argument("--verbose", action="store_true", help="print every press")
+    args = parser.parse_args(argv)
+    if args.repeats < 1 or args.warmup < 0:
+        parser.error("--repeats must be at least 1 and --warmup at least 0")
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        print("chromium is not installed (apt-get install -y chromium)", file=sys.stderr)
+        return 1
+    started = time.perf_counter()
+    with sync_playwright() as playwright:
+        targets = run(playwright, args, chromium)
+    image = "default demo image" if args.image is None else f"demo image {args.image}"
+    print(
+        f"ε slider, key press to settled page ({image}; {args.repeats} presses each after "
+        f"{args.warmup} warm-up, interleaved; {time.perf_counter() - started:.0f} s in all)"
+    )
+    report(targets, args.warmup)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
