@@ -122,35 +122,59 @@ def matrix_heatmap(
         showgrid=False,
     )
     if show_sums:
-        _add_sums(fig, z, number)
+        _add_sums(fig, z, _sum_format(z.shape, number))
     return fig
 
 
-def _add_sums(fig: go.Figure, z: np.ndarray, number: str) -> None:
-    """Row sums to the right of the matrix, column sums below it."""
+def _cell_text_size(rows: int, cols: int) -> int:
+    """Font size of cell values for a ``rows`` x ``cols`` matrix (see :func:`fit_matrix_figure`)."""
+    return 15 if rows <= 12 and cols <= 8 else 12 if cols <= 12 else 10
+
+
+def _sum_format(shape: tuple[int, ...], number: str) -> tuple[str, int]:
+    """Number format and font size of the sums, so that they match the cells once fitted."""
+    rows, cols = shape
+    size = _cell_text_size(rows, cols)
+    return (".2f" if cols > 12 else number), (_SUM_FONT["size"] if size == 15 else size)
+
+
+def _add_sums(fig: go.Figure, z: np.ndarray, style: tuple[str, int]) -> None:
+    """Row sums to the right of the matrix, column sums below it.
+
+    The annotations are built as one list and set once: adding them one by one makes Plotly
+    re-validate every earlier one, which grows with the square of the matrix size. ``style`` is
+    the number format and font size (see :func:`_sum_format`).
+    """
+    number, size = style
+    font = {**_SUM_FONT, "size": size}
     # Positions are category indices, not labels: a label such as "1" would be read as index 1.
-    for index, total in enumerate(z.sum(axis=1)):
-        fig.add_annotation(
-            x=1.0, xref="paper", xanchor="left", xshift=8,
-            y=index, yref="y",
-            text=f"{total:{number}}", showarrow=False, font=_SUM_FONT,
-        )  # fmt: skip
-    for index, total in enumerate(z.sum(axis=0)):
-        fig.add_annotation(
-            x=index, xref="x",
-            y=0.0, yref="paper", yanchor="top", yshift=-6,
-            text=f"{total:{number}}", showarrow=False, font=_SUM_FONT,
-        )  # fmt: skip
-    fig.add_annotation(
-        x=1.0, xref="paper", xanchor="left", xshift=8,
-        y=1.0, yref="paper", yanchor="bottom", yshift=4,
-        text="<b>Σ row</b>", showarrow=False, font=_SUM_FONT,
-    )  # fmt: skip
-    fig.add_annotation(
-        x=0.0, xref="paper", xanchor="right", xshift=-8,
-        y=0.0, yref="paper", yanchor="top", yshift=-6,
-        text="<b>Σ col</b>", showarrow=False, font=_SUM_FONT,
-    )  # fmt: skip
+    row_sums = [
+        {
+            "x": 1.0, "xref": "paper", "xanchor": "left", "xshift": 8, "y": index, "yref": "y",
+            "text": f"{total:{number}}", "showarrow": False, "font": font,
+        }
+        for index, total in enumerate(z.sum(axis=1))
+    ]  # fmt: skip
+    col_sums = [
+        {
+            "x": index, "xref": "x", "y": 0.0, "yref": "paper", "yanchor": "top", "yshift": -6,
+            "text": f"{total:{number}}", "showarrow": False, "font": font,
+        }
+        for index, total in enumerate(z.sum(axis=0))
+    ]  # fmt: skip
+    titles = [
+        {
+            "x": 1.0, "xref": "paper", "xanchor": "left", "xshift": 8,
+            "y": 1.0, "yref": "paper", "yanchor": "bottom", "yshift": 4,
+            "text": "<b>Σ row</b>", "showarrow": False, "font": _SUM_FONT,
+        },
+        {
+            "x": 0.0, "xref": "paper", "xanchor": "right", "xshift": -8,
+            "y": 0.0, "yref": "paper", "yanchor": "top", "yshift": -6,
+            "text": "<b>Σ col</b>", "showarrow": False, "font": _SUM_FONT,
+        },
+    ]  # fmt: skip
+    fig.update_layout(annotations=[*fig.layout.annotations, *row_sums, *col_sums, *titles])
 
 
 def cost_figure(
@@ -258,26 +282,28 @@ def add_cell_targets(
     return fig
 
 
+MAX_CELLS_WITH_TEXT = 300
+"""Past this many cells a matrix shows its values on hover only."""
+
+
 def fit_matrix_figure(fig: go.Figure, rows: int, cols: int) -> go.Figure:
     """Size a :func:`matrix_heatmap` for its ``rows`` x ``cols`` cells: taller for many rows,
-    smaller text (two decimals past 12 columns) for many cells. Returns ``fig``, modified."""
+    smaller text (two decimals past 12 columns) for many cells, values on hover only past
+    ``MAX_CELLS_WITH_TEXT`` cells. Returns ``fig``, modified."""
     height = max(_HEIGHT, 160 + (24 if rows <= 30 else 17) * rows)
-    size = 15 if rows <= 12 and cols <= 8 else 12 if cols <= 12 else 10
+    size = _cell_text_size(rows, cols)  # the sums were written in the matching size and format
     fig.update_layout(height=height)
     fig.update_traces(textfont={"size": size}, selector={"type": "heatmap"})
-    if cols > 12:
+    if rows * cols > MAX_CELLS_WITH_TEXT:
+        # Hundreds of numbers cannot be read and cost the browser most of its drawing time:
+        # the values stay in the hover labels.
+        fig.update_traces(texttemplate="", selector={"type": "heatmap"})
+    elif cols > 12:
         fig.update_traces(texttemplate="%{z:.2f}", selector={"type": "heatmap"})
-        for annotation in fig.layout.annotations:  # the sums, written with more decimals
-            try:
-                annotation.text = f"{float(annotation.text):.2f}"
-            except (TypeError, ValueError):
-                pass
     tick = min(15, size + 2) if rows <= 30 else 11
     # Every label, even when Plotly would thin them out: a row must be readable by its number.
     fig.update_xaxes(tickfont={"size": tick}, tickmode="linear", dtick=1)
     fig.update_yaxes(tickfont={"size": tick}, tickmode="linear", dtick=1)
-    if size < 15:
-        fig.update_annotations(font={"size": size})
     return fig
 
 
