@@ -488,3 +488,16 @@ def test_charts_save_in_the_chosen_format(app: AppTest) -> None:
     assert configs()[SCENE]["toImageButtonOptions"]["filename"] == "figure1_coffee_scene"
     app.selectbox(key="figure_format").set_value("SVG").run()
     assert {c["toImageButtonOptions"]["format"] for c in configs().values()} == {"svg"}
+
+
+def test_gallery_and_sweep_appear_when_switched_on(app: AppTest) -> None:
+    assert len(app.get("plotly_chart")) == 3  # scene, cost, plan: the extras cost nothing when off
+    app.toggle(key="show_gallery").set_value(True).run()
+    app.toggle(key="show_sweep").set_value(True).run()
+    assert not app.exception
+    specs = [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
+    assert len(specs) == 5
+    sweep = [spec for spec in specs if spec.get("frames")]
+    assert len(sweep) == 1 and len(sweep[0]["frames"]) == 25
+    gallery = [spec for spec in specs if "xaxis6" in spec["layout"]]
+    assert len(gallery) == 1  # six panels

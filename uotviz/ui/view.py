@@ -40,6 +40,7 @@ from uotviz.selection import cell_from_point, scene_pick_from_point
 from uotviz.sliders import format_value
 from uotviz.sources import DataSource
 from uotviz.transport import TransportResult, solve
+from uotviz.ui.extras import gallery_section, sweep_section
 from uotviz.ui.params import transport_controls
 from uotviz.ui.urlstate import write_url
 
@@ -364,6 +365,31 @@ def matching_view(
         (highlight_pred, highlight_gt),
         _stem(scene.file_name),
     )
+    _extras(problem, image, scene.width, scene.height, (eps, tau1, tau2))
+
+
+def _extras(
+    problem: MatchingProblem,
+    image: OpenedImage | None,
+    width: int,
+    height: int,
+    params: tuple[float, float, float],
+) -> None:
+    """The Figure 1 gallery and the client-side sweep, each computed only when switched on
+    (they cost 6 and 25 solves)."""
+    gallery_col, sweep_col = st.columns(2)
+    show_gallery = gallery_col.toggle(
+        "Figure 1 gallery: panels (c)–(h) for this image", key="show_gallery"
+    )
+    show_sweep = sweep_col.toggle(
+        "Sweep a parameter from one limit case to the other (scrub in the browser)",
+        key="show_sweep",
+    )
+    if show_gallery:
+        scale = 1.0 if image is None else image.scale
+        gallery_section(problem, image, width, height, scale, "extras")
+    if show_sweep:
+        sweep_section(problem, params, "extras")
 
 
 def _table_height(rows: int) -> int:

@@ -1,0 +1,275 @@
+"""Parameter sweeps: values, warm-started plans, the scrubbable figure, and the extra views'
+pure helpers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from uotviz import figure1
+from uotviz.costs import matching_cost
+from uotviz.matching import MatchingProblem, column_letters
+from uotviz.scene_figure import figure1_gallery
+from uotviz.sliders import format_value
+from uotviz.sweep import (
+    SWEEP_PARAMETERS,
+    preset_plans,
+    sweep_figure,
+    sweep_plans,
+    sweep_rows,
+    sweep_values,
+)
+from uotviz.transport import solve
+from uotviz.ui import extras
+
+OT = (0.05, math.inf, math.inf)  # Figure 1(g)
+
+
+def make_problem(cost: torch.Tensor) -> MatchingProblem:
+    """A problem around a given (N, M + 1) cost, with made-up boxes."""
+    n, m = cost.shape[0], cost.shape[1] - 1
+    boxes = torch.tensor([[0.0, 0.0, 10.0, 10.0]], dtype=torch.float64)
+    return MatchingProblem(
+        cost=cost.double(),
+        pred_boxes=boxes.repeat(n, 1),
+        gt_boxes=boxes.repeat(m, 1),
+        pred_index=torch.arange(n),
+        gt_index=torch.arange(m),
+        row_labels=tuple(str(i + 1) for i in range(n)),
+        col_labels=(*column_letters(m), "∅"),
+        pred_scores=torch.ones(n),
+        pred_names=("",) * n,
+        gt_names=("",) * m,
+    )
+
+
+@pytest.fixture(scope="module")
+def fig1() -> MatchingProblem:
+    preds = torch.tensor(figure1.PREDICTIONS_XYXY, dtype=torch.float64)
+    gts = torch.tensor(figure1.GROUND_TRUTHS_XYXY, dtype=torch.float64)
+    problem = make_problem(matching_cost(preds, gts, background_cost=figure1.BACKGROUND_COST))
+    return MatchingProblem(**{**problem.__dict__, "pred_boxes": preds, "gt_boxes": gts})
+
+
+# ------------------------------------------------------------------------------ values
+
+
+@pytest.mark.parametrize("parameter", SWEEP_PARAMETERS)
+def test_values_run_from_limit_to_limit(parameter: str) -> None:
+    values = sweep_values(parameter)
+    assert len(values) == 25
+    assert values[0] == 0.0
+    assert all(a < b for a, b in zip(values, values[1:], strict=False))
+    if parameter == "ε":
+        assert (values[1], values[-1]) == (0.001, 1.0)
+    else:
+        assert (values[1], values[-2], values[-1]) == (0.01, 100.0, math.inf)
+    # Short labels: two significant digits.
+    assert all(len(format_value(v)) <= 6 for v in values)
+
+
+def test_values_other_counts_and_bad_input() -> None:
+    assert sweep_values("τ2", 7) == (0.0, 0.01, 0.1, 1.0, 10.0, 100.0, math.inf)
+    many = sweep_values("ε", 200)
+    assert len(many) == 200 and all(a < b for a, b in zip(many, many[1:], strict=False))
+    with pytest.raises(ValueError, match="at least 4"):
+        sweep_values("τ1", 3)
+    with pytest.raises(ValueError, match="unknown parameter"):
+        sweep_values("tau2")
+
+
+# ------------------------------------------------------------------------------ plans
+
+
+@pytest.mark.parametrize("tau1", [math.inf, 100.0])
+def test_tau2_sweep_ends_equal_independent_solves(fig1: MatchingProblem, tau1: float) -> None:
+    values = sweep_values("τ2")
+    plans = sweep_plans(fig1.cost, "τ2", values, (0.05, tau1, 123.0))  # 123 is ignored
+    assert len(plans) == len(values)
+    for index in (0, -1):
+        alone = solve(fig1.cost, 0.05, tau1, values[index]).plan
+        assert plans[index].shape == (5, 3)
+        assert torch.allclose(plans[index], alone, atol=1e-6, rtol=0)
+
+
+def test_tau2_zero_is_the_row_softmin(fig1: MatchingProblem) -> None:
+    plan = sweep_plans(fig1.cost, "τ2", sweep_values("τ2"), OT)[0].numpy()
+    logits = -fig1.cost.numpy() / 0.05
+    softmax = np.exp(logits - logits.max(axis=1, keepdims=True))
+    softmax /= softmax.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(plan, softmax, atol=1e-9)
+    np.testing.assert_allclose(plan[0], [0.976, 0.001, 0.023], atol=5e-4)
+
+
+@pytest.mark.parametrize(
+    ("parameter", "fixed"),
+    [("ε", (0.0, math.inf, math.inf)), ("ε", (0.0, 100.0, 0.01)), ("τ1", (0.0, 1.0, 1.0))],
+)
+def test_whole_sweeps_match_independent_solves(
+    fig1: MatchingProblem, parameter: str, fixed: tuple[float, float, float]
+) -> None:
+    """Warm starts (skipped across eps = 0 and after exact corners) change nothing."""
+    values = sweep_values(parameter, 9)
+    plans = sweep_plans(fig1.cost, parameter, values, fixed)
+    for value, plan in zip(values, plans, strict=True):
+        params = list(fixed)
+        params[SWEEP_PARAMETERS.index(parameter)] = value
+        assert torch.allclose(plan, solve(fig1.cost, *params).plan, atol=1e-5, rtol=0), value
+
+
+def test_more_ground_truths_than_predictions() -> None:
+    cost = torch.tensor([[0.2, 0.9, 0.5, 0.8], [0.7, 0.1, 0.9, 0.8]], dtype=torch.float64)
+    plans = sweep_plans(cost, "τ2", sweep_values("τ2", 6), OT)
+    assert all(p.shape == (2, 4) for p in plans)
+    assert torch.allclose(plans[-1].sum(dim=1), torch.ones(2, dtype=torch.float64), atol=1e-6)
+
+
+def test_bad_sweep_inputs(fig1: MatchingProblem) -> None:
+    with pytest.raises(ValueError, match="unknown parameter"):
+        sweep_plans(fig1.cost, "eps", (0.0, 1.0), OT)
+    with pytest.raises(ValueError, match=r"\(eps, tau1, tau2\)"):
+        sweep_plans(fig1.cost, "τ2", (0.0, 1.0), (0.05, 1.0))
+    with pytest.raises(ValueError):
+        sweep_plans(fig1.cost, "τ2", (-1.0,), OT)
+
+
+def test_preset_plans_are_the_six_panels(fig1: MatchingProblem) -> None:
+    plans = preset_plans(fig1.cost)
+    assert list(plans) == [preset.name for preset in figure1.PRESETS]
+    # Figure 1(g), MATH.md §3
+    np.testing.assert_allclose(plans["OT (g)"][3].numpy(), [0.748, 0.224, 0.028], atol=5e-4)
+
+
+# ------------------------------------------------------------------------------ figure
+
+
+def test_figure_frames_slider_and_first_frame(fig1: MatchingProblem) -> None:
+    values = sweep_values("τ2")
+    plans = sweep_plans(fig1.cost, "τ2", values, OT)
+    fig = sweep_figure(fig1, plans, values, "τ2", OT)
+
+    assert len(fig.frames) == 25
+    slider = fig.layout.sliders[0]
+    assert len(slider.steps) == 25
+    assert [step.label for step in slider.steps] == [format_value(v) for v in values]
+    assert slider.steps[-1].label == "∞" and slider.steps[0].label == "0"
+    assert [list(step.args[0]) for step in slider.steps] == [[f.name] for f in fig.frames]
+    assert slider.currentvalue.prefix == "τ2 = "
+    buttons = fig.layout.updatemenus[0].buttons
+    assert [b.method for b in buttons] == ["animate", "animate"]
+    assert buttons[0].args[0] is None  # play: every frame, from the current one
+
+    heatmap = fig.data[0]
+    assert heatmap.type == "heatmap"
+    assert list(heatmap.x) == ["A", "B", "∅"] and list(heatmap.y) == ["1", "2", "3", "4", "5"]
+    np.testing.assert_allclose(np.asarray(heatmap.z), plans[0].numpy(), atol=1e-6)
+    np.testing.assert_allclose(np.asarray(fig.frames[0].data[0].z), plans[0].numpy(), atol=1e-6)
+    np.testing.assert_allclose(np.asarray(fig.frames[-1].data[0].z), plans[-1].numpy(), atol=1e-6)
+    assert (heatmap.zmin, heatmap.zmax) == (0.0, 1.0)
+    assert heatmap.texttemplate == "%{z:.3f}"
+
+    # The sums follow the frames: at τ2 = ∞ every ground truth receives one unit.
+    last = fig.frames[-1]
+    assert list(last.traces) == [0, 1, 2]
+    assert list(last.data[1].text) == ["1.000"] * 5
+    assert list(last.data[2].text)[:2] == ["1.000", "1.000"]
+    assert list(fig.data[2].text)[0] == f"{plans[0][:, 0].sum():.3f}"
+
+    title = fig.layout.title.text
+    assert "τ2" in title and "ε = 0.05" in title and "τ1 = ∞" in title
+
+
+def test_figure_colour_range_covers_every_frame(fig1: MatchingProblem) -> None:
+    values = sweep_values("τ1", 6)
+    plans = sweep_plans(fig1.cost, "τ1", values, (0.05, 0.01, 100.0))
+    top = max(float(p.max()) for p in plans)
+    fig = sweep_figure(fig1, plans, values, "τ1", (0.05, 0.01, 100.0))
+    assert fig.data[0].zmax == pytest.approx(max(1.0, top), abs=1e-6)
+
+
+def test_tall_problems_keep_the_rows_with_mass() -> None:
+    # 100 predictions; only rows 10..14 are cheap for the two ground truths.
+    cost = torch.full((100, 3), 5.0, dtype=torch.float64)
+    cost[:, 2] = 0.8
+    cost[10:15, :2] = torch.tensor([[0.1, 0.6]] * 5, dtype=torch.float64) + 0.01 * torch.arange(
+        5, dtype=torch.float64
+    ).unsqueeze(1)
+    problem = make_problem(cost)
+    values = sweep_values("τ2", 8)
+    plans = sweep_plans(cost, "τ2", values, OT)
+    rows = sweep_rows(plans)
+    assert rows is not None and set(rows.tolist()) <= set(range(10, 15)) and len(rows) >= 2
+    fig = sweep_figure(problem, plans, values, "τ2", OT)
+    assert list(fig.data[0].y) == [str(i + 1) for i in rows.tolist()]
+    assert np.asarray(fig.frames[3].data[0].z).shape == (len(rows), 3)
+    assert f"{len(rows)} of 100 rows" in fig.layout.title.text
+
+
+def test_row_filter_keeps_at_most_sixty_heaviest() -> None:
+    rng = np.random.default_rng(0)
+    plans = [rng.uniform(0.01, 0.5, size=(80, 4)) for _ in range(3)]
+    plans[2][7, :3] = 5.0  # row 7 is heavy in one frame only
+    rows = sweep_rows(plans)
+    assert rows is not None and len(rows) == 60 and 7 in rows
+    assert list(rows) == sorted(rows)
+    assert sweep_rows([p[:60] for p in plans]) is None  # short: every row
+
+
+def test_figure_refuses_mismatches(fig1: MatchingProblem) -> None:
+    plans = sweep_plans(fig1.cost, "τ2", (0.0, 1.0, math.inf), OT)
+    with pytest.raises(ValueError, match="one per value"):
+        sweep_figure(fig1, plans, (0.0, 1.0), "τ2", OT)
+    with pytest.raises(ValueError, match="expected"):
+        sweep_figure(fig1, [p[:, :2] for p in plans], (0.0, 1.0, math.inf), "τ2", OT)
+
+
+# ------------------------------------------------------------------------------ extras (pure)
+
+
+def test_extras_empty_problems(fig1: MatchingProblem) -> None:
+    assert extras.empty_message(fig1) is None
+    no_preds = make_problem(torch.zeros((0, 3), dtype=torch.float64))
+    no_gts = make_problem(torch.full((4, 1), 0.8, dtype=torch.float64))
+    assert "no prediction" in extras.empty_message(no_preds)
+    assert "no ground truth" in extras.empty_message(no_gts)
+
+
+def test_extras_fingerprint(fig1: MatchingProblem) -> None:
+    same = make_problem(fig1.cost.clone())
+    assert extras.problem_fingerprint(fig1) == extras.problem_fingerprint(same)
+    changed = fig1.cost.clone()
+    changed[0, 0] += 1e-9
+    assert extras.problem_fingerprint(fig1) != extras.problem_fingerprint(make_problem(changed))
+
+
+def test_extras_gallery_plans_and_layout(fig1: MatchingProblem) -> None:
+    plans = extras.gallery_plans(fig1)
+    assert len(plans) == 6
+    for preset, (title, plan) in zip(figure1.PRESETS, plans.items(), strict=True):
+        assert title.startswith(preset.name) and f"τ2 = {format_value(preset.tau2)}" in title
+        np.testing.assert_allclose(
+            plan, solve(fig1.cost, preset.eps, preset.tau1, preset.tau2).plan.numpy(), atol=1e-9
+        )
+    fig = figure1_gallery(None, 480, 430, fig1, plans)
+    height = fig.layout.height
+    extras.make_room_for_titles(fig)
+    assert fig.layout.height > height
+    domains = sorted({tuple(fig.layout[f"yaxis{s}"].domain) for s in ("", 2, 3, 4, 5, 6)})
+    assert len(domains) == 2 and domains[0][1] < domains[1][0]  # two rows, a gap between
+    tops = sorted({a.y for a in fig.layout.annotations if a.text in plans})
+    assert tops == sorted(d[1] for d in domains)
+
+
+def test_extras_sweep_data_and_caption(fig1: MatchingProblem) -> None:
+    values, plans = extras.sweep_data(fig1, extras.DEFAULT_SWEEP, OT)
+    assert extras.DEFAULT_SWEEP == "τ2"
+    assert len(values) == len(plans) == extras.SWEEP_COUNT
+    assert values[0] == 0.0 and values[-1] == math.inf
+    assert all(isinstance(p, np.ndarray) and p.shape == (5, 3) for p in plans)
+    for parameter in SWEEP_PARAMETERS:
+        assert parameter in extras.sweep_caption(parameter)
+    with pytest.raises(ValueError):
+        extras.sweep_caption("tau")

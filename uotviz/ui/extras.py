@@ -1,0 +1,276 @@
+"""Two more views of the current matching problem: Figure 1's six matchings, and a sweep.
+
+* :func:`gallery_section`: the plans of the six presets of the paper's Figure 1 (panels (c)–(h))
+  drawn side by side on the image, as small multiples.
+* :func:`sweep_section`: one parameter (default ``tau2``) swept from one limit case to the other
+  with the other two fixed; the plan heatmap carries one Plotly frame per value, so scrubbing its
+  slider runs in the browser with no rerun of the script.
+
+Both cache what they solve in ``st.session_state`` under keys starting with ``key_prefix``,
+tagged with a fingerprint of the cost, so a new problem is never shown stale plans. The pure
+helpers (:func:`empty_message`, :func:`problem_fingerprint`, :func:`gallery_plans`,
+:func:`sweep_data`, :func:`sweep_caption`) need no running app.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from uotviz.figure1 import PRESETS
+from uotviz.matching import MatchingProblem
+from uotviz.scene_figure import figure1_gallery
+from uotviz.sliders import format_value
+from uotviz.sweep import (
+    SWEEP_PARAMETERS,
+    preset_plans,
+    sweep_figure,
+    sweep_plans,
+    sweep_values,
+)
+
+__all__ = [
+    "DEFAULT_SWEEP",
+    "SWEEP_COUNT",
+    "empty_message",
+    "gallery_plans",
+    "gallery_section",
+    "make_room_for_titles",
+    "problem_fingerprint",
+    "sweep_caption",
+    "sweep_data",
+    "sweep_section",
+]
+
+DEFAULT_SWEEP = "τ2"
+"""The parameter swept first: the paper's continuum from the closest ground truth to matching."""
+
+SWEEP_COUNT = 25
+"""Values (frames) per sweep."""
+
+_LABELS = {
+    "ε": "ε (entropy)",
+    "τ1": "τ1 (predictions' marginal)",
+    "τ2": "τ2 (ground truths' marginal)",
+}
+
+
+def empty_message(problem: MatchingProblem) -> str | None:
+    """Why there is nothing to match (no prediction or no ground truth), or None."""
+    n, m = problem.cost.shape[0], problem.cost.shape[1] - 1
+    if n == 0:
+        return "This image has no prediction to match: there is no plan to draw."
+    if m == 0:
+        return (
+            "This image has no ground truth to match: every prediction goes to the background "
+            "∅ whatever the parameters."
+        )
+    return None
+
+
+def problem_fingerprint(problem: MatchingProblem) -> str:
+    """A short hash of the cost (values and shape) and the labels: what the plans depend on."""
+    digest = hashlib.blake2b(digest_size=12)
+    cost = np.ascontiguousarray(problem.cost.detach().cpu().numpy(), dtype=np.float64)
+    digest.update(repr(cost.shape).encode())
+    digest.update(cost.tobytes())
+    digest.update("\x1f".join((*problem.row_labels, *problem.col_labels)).encode())
+    return digest.hexdigest()
+
+
+def gallery_plans(problem: MatchingProblem) -> dict[str, np.ndarray]:
+    """The plan of each preset of Figure 1, keyed by the panel title drawn over it."""
+    plans = preset_plans(problem.cost)
+    titles = {}
+    for preset in PRESETS:
+        params = (
+            f"ε = {format_value(preset.eps)}, τ1 = {format_value(preset.tau1)}, "
+            f"τ2 = {format_value(preset.tau2)}"
+        )
+        titles[preset.name] = f"{preset.name}<br><sup>{params}</sup>"
+    return {titles[name]: plan.detach().cpu().numpy() for name, plan in plans.items()}
+
+
+def sweep_data(
+    problem: MatchingProblem,
+    parameter: str,
+    fixed: Sequence[float],
+    count: int = SWEEP_COUNT,
+) -> tuple[tuple[float, ...], list[np.ndarray]]:
+    """The values of a sweep of ``parameter`` and the plan at each (``fixed = (ε, τ1, τ2)``)."""
+    values = sweep_values(parameter, count)
+    plans = sweep_plans(problem.cost, parameter, values, fixed)
+    return values, [plan.detach().cpu().numpy() for plan in plans]
+
+
+def sweep_caption(parameter: str) -> str:
+    """What the two ends of a sweep of ``parameter`` mean, and how to move along it."""
+    ends = {
+        "ε": "ε = 0 is transport without entropy, the sharpest plan; a larger ε (in cost units) "
+        "spreads every prediction's mass over more columns.",
+        "τ1": "τ1 = 0 leaves the predictions' marginal free (a prediction may send less or more "
+        "than one unit); τ1 = ∞ makes every prediction send exactly one unit.",
+        "τ2": "τ2 = 0 leaves the ground truths' marginal free: with τ1 = ∞ each row is a "
+        "softmin over the columns, ∅ included, and at ε = 0 every prediction goes to its "
+        "cheapest column (Figure 1(c), Proposition 2); τ2 = ∞ makes every "
+        "ground truth receive exactly one unit (with τ1 = ∞ and ε = 0: Hungarian matching, "
+        "Figure 1(d), Proposition 1).",
+    }
+    if parameter not in ends:
+        raise ValueError(f"unknown parameter {parameter!r}; choose one of {SWEEP_PARAMETERS}")
+    return (
+        f"{ends[parameter]} Drag the slider under the matrix or press ▶ play: all "
+        f"{SWEEP_COUNT} plans are already in the page."
+    )
+
+
+def make_room_for_titles(fig: go.Figure, *, title_px: int = 34, gap_px: int = 44) -> go.Figure:
+    """Space the rows of a :func:`~uotviz.scene_figure.figure1_gallery` for two-line panel titles.
+
+    Each row of panels keeps ``title_px`` pixels above it for its titles and ``gap_px`` between
+    rows; the figure grows by what this adds, and the panel titles move with their rows.
+    Returns ``fig``, modified.
+    """
+    layout = fig.layout
+    names = [name for name in layout if name.startswith("yaxis") and layout[name].domain]
+    tops = sorted({round(layout[name].domain[1], 6) for name in names}, reverse=True)
+    if not tops or layout.height is None:
+        return fig
+    rows = len(tops)
+    old_gap = (
+        (tops[0] - tops[1] - (layout[names[0]].domain[1] - layout[names[0]].domain[0]))
+        if rows > 1
+        else 0.0
+    )
+    plot_px = layout.height - layout.margin.t - layout.margin.b
+    extra_px = title_px + (rows - 1) * gap_px - old_gap * plot_px
+    height = layout.height + max(0, round(extra_px))
+    plot_px = height - layout.margin.t - layout.margin.b
+    top, gap = title_px / plot_px, gap_px / plot_px
+    row_h = (1.0 - top - (rows - 1) * gap) / rows
+    new_top = {old: 1.0 - top - i * (row_h + gap) for i, old in enumerate(tops)}
+    for name in names:
+        t = new_top[round(layout[name].domain[1], 6)]
+        layout[name].domain = [max(t - row_h, 0.0), t]
+    for annotation in layout.annotations:
+        if annotation.yref == "paper" and annotation.y is not None:
+            key = round(annotation.y, 6)
+            if key in new_top:
+                annotation.y = new_top[key]
+    layout.height = height
+    return fig
+
+
+def _image_of(image: object):
+    """The PIL image of ``image`` (a PIL image, an ``OpenedImage`` or None)."""
+    return getattr(image, "image", image)
+
+
+def gallery_section(
+    problem: MatchingProblem,
+    image: object,
+    width: int,
+    height: int,
+    scale: float,
+    key_prefix: str,
+) -> None:
+    """Figure 1's six matchings (panels (c)–(h)) of the current problem, side by side.
+
+    Args:
+        problem: the current matching problem.
+        image: the picture (a PIL image, or an ``OpenedImage``), or None for a blank canvas.
+        width, height: the annotated image size in pixels.
+        scale: pixels of ``image`` per annotation pixel (``OpenedImage.scale``).
+        key_prefix: prefix of the ``st.session_state`` keys this section uses.
+    """
+    message = empty_message(problem)
+    if message is not None:
+        st.info(message)
+        return
+    state_key = f"{key_prefix}_gallery"
+    picture = _image_of(image)
+    size = None if picture is None else getattr(picture, "size", None)
+    figure_key = (problem_fingerprint(problem), width, height, float(scale), id(picture), size)
+    cached = st.session_state.get(state_key)
+    try:
+        if cached is not None and cached[0] == figure_key:
+            figure = cached[1]
+        else:
+            with st.spinner("Solving the six presets…"):
+                plans = gallery_plans(problem)
+            figure = figure1_gallery(
+                picture,
+                width,
+                height,
+                problem,
+                plans,
+                scale=scale,
+                title="The six matchings of the paper's Figure 1, on this image",
+            )
+            make_room_for_titles(figure)
+            st.session_state[state_key] = (figure_key, figure)
+    except ValueError as error:
+        st.error(f"The presets cannot be drawn: {error}")
+        return
+    st.caption(
+        "Top row, ε = 0: each prediction to its cheapest column (c), Hungarian matching (d), "
+        "each ground truth to its best prediction (e). Bottom row, ε = 0.05: unbalanced OT "
+        "close to (c) (f), balanced OT (g), unbalanced OT close to (e) (h)."
+    )
+    st.plotly_chart(figure, key=f"{key_prefix}_gallery_chart")
+
+
+def sweep_section(
+    problem: MatchingProblem,
+    fixed_params: Sequence[float],
+    key_prefix: str,
+) -> None:
+    """A selectbox for the swept parameter and the plan heatmap of the sweep, scrubbed in the
+    browser.
+
+    Args:
+        problem: the current matching problem.
+        fixed_params: ``(ε, τ1, τ2)``, e.g. the main view's sliders; the swept one is ignored.
+        key_prefix: prefix of the widget and ``st.session_state`` keys this section uses.
+    """
+    parameter = st.selectbox(
+        "Sweep",
+        SWEEP_PARAMETERS,
+        index=SWEEP_PARAMETERS.index(DEFAULT_SWEEP),
+        format_func=lambda p: _LABELS.get(p, p),
+        key=f"{key_prefix}_sweep_parameter",
+        help="The parameter that moves from one limit case to the other; the other two keep "
+        "their values from the sliders above.",
+    )
+    message = empty_message(problem)
+    if message is not None:
+        st.info(message)
+        return
+    try:
+        fixed = [float(v) for v in fixed_params]
+        if len(fixed) != 3:
+            raise ValueError(f"expected (ε, τ1, τ2), got {tuple(fixed_params)}")
+        fixed[SWEEP_PARAMETERS.index(parameter)] = 0.0  # not used: keep it out of the key
+        state_key = f"{key_prefix}_sweep"
+        sweep_key = (problem_fingerprint(problem), parameter, tuple(fixed))
+        cached = st.session_state.get(state_key)
+        if cached is not None and cached[0] == sweep_key:
+            figure: go.Figure = cached[1]
+        else:
+            with st.spinner(f"Solving {SWEEP_COUNT} values of {parameter}…"):
+                values, plans = sweep_data(problem, parameter, fixed)
+            figure = sweep_figure(problem, plans, values, parameter, fixed)
+            st.session_state[state_key] = (sweep_key, figure)
+    except ValueError as error:
+        st.error(f"The sweep cannot be computed: {error}")
+        return
+    st.caption(sweep_caption(parameter))
+    st.plotly_chart(
+        figure,
+        key=f"{key_prefix}_sweep_chart",
+        config={"displayModeBar": False},  # it would cover the title; nothing to zoom
+    )
