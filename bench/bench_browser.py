@@ -29,16 +29,11 @@ from __future__ import annotations
 import argparse
 import re
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,21 +42,11 @@ from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from tests.streamlit_harness import CHROMIUM_ARGS, streamlit_servers  # noqa: E402
 from uotviz.sliders import EPS_VALUES, format_value  # noqa: E402
 
 APP = "app.py"
 BARE_APP = "bench/bare_slider_app.py"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SERVER_START_TIMEOUT_S = 90.0
 TIMEOUT_MS = 60_000
 TARGET_RATIO = 1.5
 EPS_SLIDER = 'input[type=range][aria-label="ε"]'
@@ -83,83 +68,6 @@ SETTLED_JS = """([selector, text, exact]) => {
 
 
 # ------------------------------------------------------------------------------ servers
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as response:
-            return response.read().decode().strip() == "ok"
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return False
-
-
-@dataclass
-class Server:
-    script: str
-    url: str
-    process: subprocess.Popen
-    log_path: Path
-
-
-def _start_server(script: str, log_dir: Path) -> Server:
-    port = _free_port()
-    log_path = log_dir / (Path(script).stem + ".log")
-    command = [
-        sys.executable, "-m", "streamlit", "run", script,
-        "--server.headless", "true",
-        "--server.address", "127.0.0.1",
-        "--server.port", str(port),
-        "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
-    return Server(script, f"http://127.0.0.1:{port}", process, log_path)
-
-
-def _wait_healthy(server: Server) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while not _healthy(server.url):
-        if server.process.poll() is not None:
-            raise RuntimeError(
-                f"streamlit run {server.script} exited with code {server.process.returncode}:\n"
-                + server.log_path.read_text(errors="replace")
-            )
-        if time.monotonic() > deadline:
-            raise RuntimeError(
-                f"streamlit run {server.script} did not answer {server.url}/_stcore/health "
-                f"within {SERVER_START_TIMEOUT_S:.0f} s:\n"
-                + server.log_path.read_text(errors="replace")
-            )
-        time.sleep(0.1)
-
-
-def _stop_server(server: Server) -> None:
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait()
-
-
-@contextmanager
-def servers(scripts: list[str]) -> Iterator[list[Server]]:
-    """Start one Streamlit server per script (all at once) and wait until each is healthy."""
-    with tempfile.TemporaryDirectory(prefix="uotviz-bench-") as log_dir, ExitStack() as stack:
-        started = []
-        for script in scripts:
-            server = _start_server(script, Path(log_dir))
-            stack.callback(_stop_server, server)
-            started.append(server)
-        for server in started:
-            _wait_healthy(server)
-        yield started
 
 
 # ------------------------------------------------------------------------------ pages
@@ -268,7 +176,7 @@ def report(targets: list[Target], warmup: int) -> None:
 
 
 def run(playwright: Playwright, args: argparse.Namespace, chromium: str) -> list[Target]:
-    with servers([APP, BARE_APP]) as (app_server, bare_server), ExitStack() as stack:
+    with streamlit_servers([APP, BARE_APP]) as (app_server, bare_server), ExitStack() as stack:
         browsers = []
         for _ in range(2):  # one browser per page: neither is a throttled background tab
             browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
