@@ -122,7 +122,7 @@ def matrix_heatmap(
         showgrid=False,
     )
     if show_sums:
-        _add_sums(fig, z, _sum_format(z.shape, number))
+        _add_sums(fig, z, sum_style(z.shape, number))
     return fig
 
 
@@ -131,8 +131,9 @@ def _cell_text_size(rows: int, cols: int) -> int:
     return 15 if rows <= 12 and cols <= 8 else 12 if cols <= 12 else 10
 
 
-def _sum_format(shape: tuple[int, ...], number: str) -> tuple[str, int]:
-    """Number format and font size of the sums, so that they match the cells once fitted."""
+def sum_style(shape: tuple[int, ...], number: str = ".3f") -> tuple[str, int]:
+    """Number format and font size of the sums of a ``shape`` matrix, matching its cells once
+    :func:`fit_matrix_figure` has sized them."""
     rows, cols = shape
     size = _cell_text_size(rows, cols)
     return (".2f" if cols > 12 else number), (_SUM_FONT["size"] if size == 15 else size)
@@ -143,7 +144,7 @@ def _add_sums(fig: go.Figure, z: np.ndarray, style: tuple[str, int]) -> None:
 
     The annotations are built as one list and set once: adding them one by one makes Plotly
     re-validate every earlier one, which grows with the square of the matrix size. ``style`` is
-    the number format and font size (see :func:`_sum_format`).
+    the number format and font size (see :func:`sum_style`).
     """
     number, size = style
     font = {**_SUM_FONT, "size": size}

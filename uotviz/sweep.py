@@ -21,7 +21,7 @@ import plotly.graph_objects as go
 from torch import Tensor
 
 from uotviz.figure1 import PRESETS, Preset
-from uotviz.figures import PLAN_COLORSCALE, fit_matrix_figure, matrix_heatmap
+from uotviz.figures import PLAN_COLORSCALE, fit_matrix_figure, matrix_heatmap, sum_style
 from uotviz.matching import MatchingProblem
 from uotviz.readout import MAX_MATRIX_ROWS
 from uotviz.sliders import format_value
@@ -273,7 +273,7 @@ def sweep_figure(
         title += f"<br><sup>{note}</sup>"
 
     r, k = len(row_labels), len(col_labels)
-    decimals = 2 if k > 12 else 3  # as fit_matrix_figure writes them
+    number, sum_size = sum_style((r, k))
     fig = matrix_heatmap(
         frames_z[0],
         row_labels,
@@ -283,17 +283,16 @@ def sweep_figure(
         zmin=0.0,
         zmax=top,
         colorbar_title="mass",
-        decimals=decimals,
+        decimals=int(number[1]),
         show_sums=False,
     )
     fit_matrix_figure(fig, r, k)
-    cell_font = fig.data[0].textfont.size
-    sum_font = {"size": 13 if cell_font >= 15 else cell_font, "color": "#444"}
+    sum_font = {"size": sum_size, "color": "#444"}
 
     def sums(z: np.ndarray) -> tuple[list[str], list[str]]:
         return (
-            [f"{v:.{decimals}f}" for v in z.sum(axis=1)],
-            [f"{v:.{decimals}f}" for v in z.sum(axis=0)],
+            [f"{v:{number}}" for v in z.sum(axis=1)],
+            [f"{v:{number}}" for v in z.sum(axis=0)],
         )
 
     row_sums, col_sums = sums(frames_z[0])
