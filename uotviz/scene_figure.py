@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import io
 import math
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -124,8 +125,23 @@ def _rgba(color: str, alpha: float) -> str:
     return f"rgba({red}, {green}, {blue}, {alpha:.3g})"
 
 
+_SOURCES: dict[tuple[int, int | None], tuple[str, int, int]] = {}
+"""Data URIs already made, by (id of a live image, max_side): a slider step redraws the same
+picture, and encoding it again would be wasted work."""
+
+
 def _image_source(image: Image.Image, max_side: int | None = None) -> tuple[str, int, int]:
-    """A base64 JPEG data URI of ``image`` (downscaled to ``max_side``), and its size."""
+    """A base64 JPEG data URI of ``image`` (downscaled to ``max_side``), and its size.
+
+    Remembered for as long as ``image`` lives (images are treated as read-only)."""
+    key = (id(image), max_side)
+    if key not in _SOURCES:
+        _SOURCES[key] = _encode_image(image, max_side)
+        weakref.finalize(image, _SOURCES.pop, key, None)
+    return _SOURCES[key]
+
+
+def _encode_image(image: Image.Image, max_side: int | None) -> tuple[str, int, int]:
     rgb = image.convert("RGB")
     if max_side is not None and max(rgb.size) > max_side:
         ratio = max_side / max(rgb.size)
