@@ -26,7 +26,7 @@ from uotviz.costs import (
     class_cost_from_probs,
     matching_cost,
 )
-from uotviz.data.predictions import select
+from uotviz.data.predictions import selected_indices, take
 from uotviz.data.types import Predictions, Scene
 
 __all__ = [
@@ -189,11 +189,13 @@ def build_matching_problem(
         if source is None:
             source = Predictions()
         total = len(source)
-        chosen = select(source, score_threshold=settings.score_threshold, top_k=settings.top_k)
+        pred_index = selected_indices(
+            source, score_threshold=settings.score_threshold, top_k=settings.top_k
+        )
+        chosen = take(source, pred_index)
         if len(chosen) < total:
             notes.append(f"{total - len(chosen)} of {total} predictions left out (score / top-k)")
         pred_boxes = chosen.boxes.double()
-        pred_index = _selected_indices(source, settings)
         pred_scores = chosen.scores.float()
         pred_names = tuple(
             scene.categories.get(int(label), "") if int(label) >= 0 else ""
@@ -224,17 +226,6 @@ def build_matching_problem(
         gt_names=tuple(scene.categories.get(int(c), str(int(c))) for c in gt_labels.tolist()),
         notes=tuple(notes),
     )
-
-
-def _selected_indices(source: Predictions, settings: CostSettings) -> Tensor:
-    """Indices into ``source`` of the predictions :func:`select` keeps, in its order."""
-    indexed = Predictions(
-        boxes=source.boxes,
-        scores=source.scores,
-        labels=torch.arange(len(source), dtype=torch.int64),
-    )
-    kept = select(indexed, score_threshold=settings.score_threshold, top_k=settings.top_k)
-    return kept.labels
 
 
 @dataclass(frozen=True)

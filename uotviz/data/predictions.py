@@ -84,6 +84,8 @@ __all__ = [
     "load_predictions",
     "load_set_predictions",
     "select",
+    "selected_indices",
+    "take",
 ]
 
 #: An ``.npz`` whose arrays would take more than this once decompressed is refused.
@@ -447,6 +449,21 @@ def load_set_predictions(
 # ------------------------------------------------------------------------ selection
 
 
+def selected_indices(
+    predictions: Predictions, *, score_threshold: float = 0.0, top_k: int | None = None
+) -> torch.Tensor:
+    """Indices (int64, increasing) of the predictions :func:`select` keeps; same arguments."""
+    if math.isnan(score_threshold):
+        raise ValueError("score_threshold is NaN")
+    if top_k is not None and top_k < 0:
+        raise ValueError(f"top_k must be >= 0 or None, got {top_k}")
+    keep = torch.nonzero(predictions.scores >= score_threshold).squeeze(1)  # [n]
+    if top_k is not None and len(keep) > top_k:
+        best = torch.argsort(predictions.scores[keep], descending=True, stable=True)[:top_k]
+        keep = keep[best].sort().values
+    return keep
+
+
 def select(
     predictions: Predictions, *, score_threshold: float = 0.0, top_k: int | None = None
 ) -> Predictions:
@@ -468,18 +485,16 @@ def select(
     Raises:
         ValueError: if ``score_threshold`` is NaN or ``top_k`` negative.
     """
-    if math.isnan(score_threshold):
-        raise ValueError("score_threshold is NaN")
-    if top_k is not None and top_k < 0:
-        raise ValueError(f"top_k must be >= 0 or None, got {top_k}")
-    keep = torch.nonzero(predictions.scores >= score_threshold).squeeze(1)  # [n]
-    if top_k is not None and len(keep) > top_k:
-        best = torch.argsort(predictions.scores[keep], descending=True, stable=True)[:top_k]
-        keep = keep[best].sort().values
+    keep = selected_indices(predictions, score_threshold=score_threshold, top_k=top_k)
+    return take(predictions, keep)
+
+
+def take(predictions: Predictions, indices: torch.Tensor) -> Predictions:
+    """The predictions at ``indices`` (int64), every per-prediction field indexed alike."""
     return replace(
         predictions,
-        boxes=predictions.boxes[keep],
-        scores=predictions.scores[keep],
-        labels=predictions.labels[keep],
-        class_probs=None if predictions.class_probs is None else predictions.class_probs[keep],
+        boxes=predictions.boxes[indices],
+        scores=predictions.scores[indices],
+        labels=predictions.labels[indices],
+        class_probs=None if predictions.class_probs is None else predictions.class_probs[indices],
     )
