@@ -158,3 +158,19 @@ def test_summary_and_titles() -> None:
     assert cost_title(custom) == "Cost C = 1·(1 − GIoU) + 2·L1, c∅ = 0.5"
     assert weights_preset(CostWeights(iou_weight=1.0)) == "1 − IoU"
     assert weights_preset(CostWeights(iou_weight=2.0)) is None
+
+
+def test_settle_heap_freezes_once_per_source_and_module_set():
+    import gc
+
+    from uotviz.ui.heap import settle_heap
+
+    try:
+        assert settle_heap("test-source-a") is True
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        assert settle_heap("test-source-a") is False  # nothing new: a no-op
+        assert gc.get_freeze_count() == frozen
+        assert settle_heap("test-source-b") is True  # a new source is settled again
+    finally:
+        gc.unfreeze()

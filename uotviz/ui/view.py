@@ -41,6 +41,7 @@ from uotviz.sliders import format_value
 from uotviz.sources import DataSource
 from uotviz.transport import TransportResult, solve
 from uotviz.ui.extras import gallery_section, sweep_section
+from uotviz.ui.heap import settle_heap
 from uotviz.ui.params import transport_controls
 from uotviz.ui.urlstate import write_url
 
@@ -366,6 +367,7 @@ def matching_view(
         _stem(scene.file_name),
     )
     _extras(problem, image, scene.width, scene.height, (eps, tau1, tau2))
+    settle_heap(source.key)
 
 
 def _extras(
