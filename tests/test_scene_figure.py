@@ -90,12 +90,13 @@ def centre(box) -> tuple[float, float]:
 
 def test_image_and_reversed_axis(fig1_problem, ot_plan):
     image = Image.new("RGB", (240, 215), "orange")  # downscaled by 2
-    fig = scene_figure(image, WIDTH, HEIGHT, fig1_problem, ot_plan, scale=0.5)
-    images = [t for t in fig.data if t.type == "image"]
-    assert len(images) == 1
-    assert images[0].source.startswith("data:image/")
-    # the picture covers the annotated canvas: 240 pixels of 2 annotation pixels each
-    assert images[0].dx == pytest.approx(2.0) and images[0].x0 == pytest.approx(1.0)
+    fig = scene_figure(image, WIDTH, HEIGHT, fig1_problem, ot_plan)
+    (picture,) = fig.layout.images
+    assert picture.source.startswith("data:image/")
+    # the picture is stretched over the annotated canvas, its top-left corner at (0, 0)
+    assert (picture.xref, picture.yref, picture.x, picture.y) == ("x", "y", 0, 0)
+    assert (picture.sizex, picture.sizey) == (WIDTH, HEIGHT) and picture.sizing == "stretch"
+    assert (picture.xanchor, picture.yanchor, picture.layer) == ("left", "top", "below")
     y_range = fig.layout.yaxis.range
     assert y_range[0] > y_range[1]  # y points down, as pixel rows do
     assert y_range[0] >= HEIGHT and y_range[1] <= 0
@@ -105,7 +106,7 @@ def test_image_and_reversed_axis(fig1_problem, ot_plan):
 
 def test_no_image_draws_grey_canvas(fig1_problem):
     fig = scene_figure(None, WIDTH, HEIGHT, fig1_problem, None)
-    assert not [t for t in fig.data if t.type == "image"]
+    assert not fig.layout.images
     (canvas,) = fig.layout.shapes
     assert (canvas.x0, canvas.y0, canvas.x1, canvas.y1) == (0, 0, WIDTH, HEIGHT)
 
@@ -264,11 +265,50 @@ def test_gallery_has_one_panel_per_plan(fig1_problem):
     plans = {p.name: solve(fig1_problem.cost, p.eps, p.tau1, p.tau2).plan for p in figure1.PRESETS}
     image = Image.new("RGB", (WIDTH, HEIGHT), "white")
     fig = figure1_gallery(image, WIDTH, HEIGHT, fig1_problem, plans)
-    assert len([t for t in fig.data if t.type == "image"]) == 6
-    x_axes = {t.xaxis for t in fig.data if t.type == "image"}
-    assert len(x_axes) == 6
+    assert len(fig.layout.images) == 6
+    assert {(i.xref, i.yref) for i in fig.layout.images} == {
+        (f"x{s}", f"y{s}") for s in ("", "2", "3", "4", "5", "6")
+    }
     titles = [a.text for a in fig.layout.annotations[:6]]
     assert titles == [p.name for p in figure1.PRESETS]
     for suffix in ("", "2", "3", "4", "5", "6"):
         y_range = fig.layout[f"yaxis{suffix}"].range
         assert y_range[0] > y_range[1]
+
+
+def test_every_kind_of_figure_passes_plotly_validation(fig1_problem, ot_plan):
+    """The figures are built unvalidated for speed: plotly.py's own validation of their dicts
+    must accept every property (it raises ValueError on an unknown name or a bad value)."""
+    import plotly.graph_objects as go
+
+    from uotviz.figures import (
+        add_cell_targets,
+        cost_figure,
+        fit_matrix_figure,
+        outline_cells,
+        plan_figure,
+    )
+    from uotviz.sweep import sweep_figure
+
+    image = Image.new("RGB", (WIDTH // 2, HEIGHT // 2), "white")
+    plan = ot_plan.numpy().copy()
+    plan[0, -1] = 0.5  # a ∅ disc and a dashed outline
+    rows, cols = fig1_problem.row_labels, fig1_problem.col_labels
+    matrices = []
+    for make, values in ((plan_figure, plan), (cost_figure, fig1_problem.cost.numpy())):
+        fig = make(values, rows, cols)
+        fit_matrix_figure(fig, *values.shape)
+        add_cell_targets(fig)
+        outline_cells(fig, 1, 0)
+        matrices.append(fig)
+    figures = [
+        scene_figure(image, WIDTH, HEIGHT, fig1_problem, plan, title="t"),
+        scene_figure(None, WIDTH, HEIGHT, fig1_problem, plan, highlight_pred=0, highlight_gt=1),
+        scene_figure(image, WIDTH, HEIGHT, fig1_problem, plan, max_predictions=2),
+        figure1_gallery(image, WIDTH, HEIGHT, fig1_problem, {"a": plan, "b": None}),
+        *matrices,
+        sweep_figure(fig1_problem, [plan, plan], [0.1, 1.0], "τ2", (0.05, math.inf, 1.0)),
+    ]
+    for fig in figures:
+        validated = go.Figure(fig.to_dict())
+        assert len(validated.data) == len(fig.data)

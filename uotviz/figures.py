@@ -24,6 +24,7 @@ __all__ = [
     "matrix_heatmap",
     "outline_cells",
     "plan_figure",
+    "unvalidated_figure",
 ]
 
 COST_COLORSCALE = "Oranges"
@@ -31,6 +32,18 @@ PLAN_COLORSCALE = "Blues"
 
 _SUM_FONT = {"size": 13, "color": "#444"}
 _HEIGHT = 420
+
+
+def unvalidated_figure(data: list[dict], layout: dict) -> go.Figure:
+    """A figure made of plain dicts that plotly.py does not validate, nor does it validate what
+    is later added to it.
+
+    plotly.py checks every property against its schema and copies every array element by
+    element; for the figures of one slider step that took longer than the solve and the drawing
+    together. The figures of this package are built from dicts whose property names the tests
+    check, by validating each kind of figure with ``go.Figure(fig.to_dict())``.
+    """
+    return go.Figure(data=data, layout=layout, _validate=False)
 
 
 def matrix_heatmap(
@@ -78,23 +91,27 @@ def matrix_heatmap(
         )
     rows, cols = list(row_labels), list(col_labels)
     number = f".{decimals}f"
-    heatmap = go.Heatmap(
-        z=z,
-        x=cols,
-        y=rows,
-        zmin=zmin,
-        zmax=zmax,
-        colorscale=colorscale,
-        texttemplate=f"%{{z:{number}}}",
-        textfont={"size": 15},
-        xgap=2,
-        ygap=2,
-        colorbar={"title": {"text": colorbar_title, "side": "right"}, "x": 1.16, "thickness": 14},
-        hovertemplate=f"{row_title} %{{y}} → %{{x}}: %{{z:{number}}}<extra></extra>",
-    )
-    fig = go.Figure(heatmap)
-    fig.update_layout(
-        title={
+    heatmap = {
+        "type": "heatmap",
+        "z": z.tolist(),
+        "x": cols,
+        "y": rows,
+        "zmin": zmin,
+        "zmax": zmax,
+        "colorscale": colorscale,
+        "texttemplate": f"%{{z:{number}}}",
+        "textfont": {"size": 15},
+        "xgap": 2,
+        "ygap": 2,
+        "colorbar": {
+            "title": {"text": colorbar_title, "side": "right"},
+            "x": 1.16,
+            "thickness": 14,
+        },
+        "hovertemplate": f"{row_title} %{{y}} → %{{x}}: %{{z:{number}}}<extra></extra>",
+    }
+    layout = {
+        "title": {
             "text": title,
             "x": 0.0,
             "xanchor": "left",
@@ -103,24 +120,25 @@ def matrix_heatmap(
             "yanchor": "top",
             "font": {"size": 16},
         },
-        height=_HEIGHT,
-        margin={"l": 70, "r": 40, "t": 105, "b": 50},
-        plot_bgcolor="white",
-    )
-    fig.update_xaxes(
-        type="category",
-        side="top",
-        title={"text": col_title, "standoff": 6},
-        tickfont={"size": 15},
-        showgrid=False,
-    )
-    fig.update_yaxes(
-        type="category",
-        autorange="reversed",
-        title={"text": row_title},
-        tickfont={"size": 15},
-        showgrid=False,
-    )
+        "height": _HEIGHT,
+        "margin": {"l": 70, "r": 40, "t": 105, "b": 50},
+        "plot_bgcolor": "white",
+        "xaxis": {
+            "type": "category",
+            "side": "top",
+            "title": {"text": col_title, "standoff": 6},
+            "tickfont": {"size": 15},
+            "showgrid": False,
+        },
+        "yaxis": {
+            "type": "category",
+            "autorange": "reversed",
+            "title": {"text": row_title},
+            "tickfont": {"size": 15},
+            "showgrid": False,
+        },
+    }
+    fig = unvalidated_figure([heatmap], layout)
     if show_sums:
         _add_sums(fig, z, sum_style(z.shape, number))
     return fig
@@ -259,18 +277,19 @@ def add_cell_targets(
     number = f".{decimals}f"
     hover = f"{row_title} %{{y}} → %{{x}}: %{{customdata[2]:{number}}}<extra></extra>"
     fig.add_trace(
-        go.Scatter(
-            x=[cols[j] for j in col_index],
-            y=[rows[i] for i in row_index],
-            customdata=customdata,
-            mode="markers",
-            marker={"size": 28, "symbol": "square", "opacity": 0, "color": "black"},
-            selected={"marker": {"opacity": 0}},
-            unselected={"marker": {"opacity": 0}},
-            hovertemplate=hover,
-            showlegend=False,
-            name="cells",
-        )
+        {
+            "type": "scatter",
+            "x": [cols[j] for j in col_index],
+            "y": [rows[i] for i in row_index],
+            "customdata": customdata,
+            "mode": "markers",
+            "marker": {"size": 28, "symbol": "square", "opacity": 0, "color": "black"},
+            "selected": {"marker": {"opacity": 0}},
+            "unselected": {"marker": {"opacity": 0}},
+            "hovertemplate": hover,
+            "showlegend": False,
+            "name": "cells",
+        }
     )
     # The nearest marker, however far, takes the hover and the click: on a grid of cell centres
     # that is the marker of the cell under the pointer.

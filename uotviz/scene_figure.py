@@ -10,9 +10,8 @@ together has a dashed outline.
 
 Coordinates: the axes are the pixels of the image as annotated (the ``xyxy`` boxes of
 :class:`~uotviz.matching.MatchingProblem`, ``(0, 0)`` at the top-left corner, y pointing down), so
-boxes are drawn as given and hovering reads annotation pixels. An image downscaled by
-:func:`~uotviz.data.coco.open_image` is stretched back over that canvas: each of its pixels covers
-``1 / scale`` annotation pixels.
+boxes are drawn as given and hovering reads annotation pixels. The picture, possibly downscaled
+by :func:`~uotviz.data.coco.open_image`, is stretched over that whole canvas.
 
 Pure functions: arrays, labels and a PIL image in, a :class:`plotly.graph_objects.Figure` out.
 """
@@ -32,6 +31,7 @@ from numpy.typing import ArrayLike
 from PIL import Image
 from plotly.subplots import make_subplots
 
+from uotviz.figures import unvalidated_figure
 from uotviz.matching import BACKGROUND, MatchingProblem
 
 __all__ = ["GT_PALETTE", "figure1_gallery", "line_width", "scene_figure"]
@@ -554,15 +554,19 @@ def _backdrop(
     image: Image.Image | None,
     width: float,
     height: float,
-    scale: float,
     xref: str,
     yref: str,
     source: tuple[str, int, int] | None = None,
 ) -> tuple[list[dict], list[dict]]:
-    """The image as an Image trace in annotation pixels, or a grey canvas shape without one.
+    """The picture as a layout image stretched over the canvas ``[0, width] x [0, height]`` of
+    annotation pixels, or a grey canvas shape without one.
+
+    A layout image, not an image trace: the browser draws it as one ``<image>`` element, about
+    half the drawing time of an image trace on the demo pictures. ``source`` is a data URI made
+    earlier (a thumbnail shared by several panels); by default the picture's own.
 
     Returns:
-        (traces, shapes).
+        (layout images, shapes).
     """
     if image is None:
         canvas = dict(
@@ -570,15 +574,13 @@ def _backdrop(
             fillcolor=CANVAS_COLOR, line={"width": 0}, layer="below",
         )  # fmt: skip
         return [], [canvas]
-    uri, shown_w, shown_h = source if source is not None else _image_source(image)
-    # One pixel of the picture covers 1/scale annotation pixels; a thumbnail covers more.
-    dx = width / shown_w if source is not None else 1.0 / scale
-    dy = height / shown_h if source is not None else 1.0 / scale
-    trace = dict(
-        type="image", source=uri, x0=dx / 2, y0=dy / 2, dx=dx, dy=dy, xaxis=xref, yaxis=yref,
-        hoverinfo="skip", name="image",
+    uri = (source if source is not None else _image_source(image))[0]
+    # y points down: the image's top edge is at y = 0.
+    picture = dict(
+        source=uri, xref=xref, yref=yref, x=0, y=0, sizex=width, sizey=height,
+        xanchor="left", yanchor="top", sizing="stretch", layer="below", name="image",
     )  # fmt: skip
-    return [trace], []
+    return [picture], []
 
 
 def _default_height(width: float, height: float) -> int:
@@ -594,7 +596,6 @@ def scene_figure(
     problem: MatchingProblem,
     plan: ArrayLike | None,
     *,
-    scale: float = 1.0,
     highlight_pred: int | None = None,
     highlight_gt: int | None = None,
     max_predictions: int = 200,
@@ -611,8 +612,6 @@ def scene_figure(
             annotation pixels, drawn as given.
         plan: ``(N, M + 1)`` plan ``N · P̂`` (units of one prediction, background last), a tensor
             or array; None draws the boxes only.
-        scale: pixels of ``image`` per annotation pixel (``OpenedImage.scale``): the picture is
-            stretched by ``1 / scale`` so that it lies under the boxes.
         highlight_pred: a row index: draw that prediction and its lines in front, fade the rest.
         highlight_gt: a column index (not the background): the same for a ground truth. With
             both, only the line between them is in front.
@@ -639,8 +638,8 @@ def scene_figure(
         highlight_gt=highlight_gt, max_predictions=max_predictions, min_mass=min_mass,
         style=_MAIN, legend=True,
     )  # fmt: skip
-    traces, shapes = _backdrop(image, width, height, scale, "x", "y")
-    data = traces + panel.traces
+    images, shapes = _backdrop(image, width, height, "x", "y")
+    data = list(panel.traces)
     data += _legend_entries(
         "x", "y", has_plan=plan_array is not None, what=panel.what, first_colour=GT_PALETTE[0]
     )
@@ -657,12 +656,12 @@ def scene_figure(
     layout = dict(
         title={"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 16}},
         xaxis=xaxis, yaxis=yaxis, shapes=shapes + panel.shapes, annotations=annotations,
-        height=_default_height(width, height),
+        images=images, height=_default_height(width, height),
         margin={"l": 10, "r": 10, "t": 70 if title or panel.note else 30, "b": 10},
         plot_bgcolor="white", hovermode="closest", dragmode="pan",
         legend={"orientation": "h", "x": 0, "y": -0.01, "yanchor": "top", "font": {"size": 12}},
     )  # fmt: skip
-    return go.Figure(data=data, layout=layout)
+    return unvalidated_figure(data, layout)
 
 
 def figure1_gallery(
@@ -672,7 +671,6 @@ def figure1_gallery(
     problem: MatchingProblem,
     plans: Mapping[str, ArrayLike | None],
     *,
-    scale: float = 1.0,
     columns: int = 3,
     max_predictions: int = 60,
     min_mass: float = 0.01,
@@ -681,7 +679,7 @@ def figure1_gallery(
     """Small multiples: the matching of each plan on the image, side by side (Figure 1(c)–(h)).
 
     Args:
-        image, width, height, problem, scale, min_mass: as for :func:`scene_figure`.
+        image, width, height, problem, min_mass: as for :func:`scene_figure`.
         plans: panel title -> ``(N, M + 1)`` plan (or None), in the order to draw them; the six
             presets of :data:`uotviz.figure1.PRESETS` give 2 rows of 3.
         columns: panels per row.
@@ -703,6 +701,7 @@ def figure1_gallery(
     # One thumbnail for every panel: the panels are a few hundred pixels wide.
     source = None if image is None else _image_source(image, max_side=640)
     data: list[dict] = []
+    images: list[dict] = []
     shapes: list[dict] = []
     annotations = list(fig.layout.annotations)
     axes: dict[str, dict] = {}
@@ -715,8 +714,9 @@ def figure1_gallery(
             problem, plan_array, xref=xref, yref=yref, highlight_pred=None, highlight_gt=None,
             max_predictions=max_predictions, min_mass=min_mass, style=_SMALL, legend=k == 0,
         )  # fmt: skip
-        traces, canvas = _backdrop(image, width, height, scale, xref, yref, source)
-        data += traces + panel.traces
+        pictures, canvas = _backdrop(image, width, height, xref, yref, source)
+        images += pictures
+        data += panel.traces
         if k == 0:
             data += _legend_entries(
                 xref, yref, has_plan=any(v is not None for v in plans.values()), what=panel.what,
@@ -733,7 +733,7 @@ def figure1_gallery(
     panel_height = 300 * (height / width if width > 0 else 0.75)
     fig.update_layout(
         title={"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 16}},
-        shapes=shapes, annotations=annotations, showlegend=bool(names),
+        shapes=shapes, annotations=annotations, images=images, showlegend=bool(names),
         height=int(rows * (panel_height + 40) + 90),
         margin={"l": 10, "r": 10, "t": 60 if title else 30, "b": 10},
         plot_bgcolor="white", hovermode="closest",

@@ -175,7 +175,6 @@ def gallery_section(
     image: object,
     width: int,
     height: int,
-    scale: float,
     key_prefix: str,
 ) -> None:
     """Figure 1's six matchings (panels (c)–(h)) of the current problem, side by side.
@@ -184,7 +183,6 @@ def gallery_section(
         problem: the current matching problem.
         image: the picture (a PIL image, or an ``OpenedImage``), or None for a blank canvas.
         width, height: the annotated image size in pixels.
-        scale: pixels of ``image`` per annotation pixel (``OpenedImage.scale``).
         key_prefix: prefix of the ``st.session_state`` keys this section uses.
     """
     message = empty_message(problem)
@@ -194,7 +192,7 @@ def gallery_section(
     state_key = f"{key_prefix}_gallery"
     picture = _image_of(image)
     size = None if picture is None else getattr(picture, "size", None)
-    figure_key = (problem_fingerprint(problem), width, height, float(scale), id(picture), size)
+    figure_key = (problem_fingerprint(problem), width, height, id(picture), size)
     cached = st.session_state.get(state_key)
     try:
         if cached is not None and cached[0] == figure_key:
@@ -208,7 +206,6 @@ def gallery_section(
                 height,
                 problem,
                 plans,
-                scale=scale,
                 title="The six matchings of the paper's Figure 1, on this image",
             )
             make_room_for_titles(figure)

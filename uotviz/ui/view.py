@@ -220,6 +220,7 @@ def _solve(problem: MatchingProblem, key: str, eps: float, tau1: float, tau2: fl
 
 def _matrices(
     problem: MatchingProblem,
+    problem_key: str,
     plan: np.ndarray,
     settings: CostSettings,
     params: tuple[float, float, float],
@@ -231,7 +232,6 @@ def _matrices(
     highlighted row and column outlined."""
     eps, tau1, tau2 = params
     n, k = plan.shape
-    cost = problem.cost.cpu().numpy()
     labels = list(problem.row_labels)
     shown = np.arange(n) if rows is None else rows
     if rows is not None:
@@ -245,7 +245,6 @@ def _matrices(
             return
     row_labels = [labels[i] for i in shown]
     cols = list(problem.col_labels)
-    cost_fig = cost_figure(cost[shown], row_labels, cols, title=cost_title(settings))
     plan_fig = plan_figure(
         plan[shown],
         row_labels,
@@ -260,10 +259,10 @@ def _matrices(
     drawn_row = (
         int(np.flatnonzero(shown == pred)[0]) if pred is not None and pred in shown else None
     )
-    for fig in (cost_fig, plan_fig):
-        fit_matrix_figure(fig, len(shown), k)
-        add_cell_targets(fig, shown.tolist())
-        outline_cells(fig, drawn_row, gt)
+    fit_matrix_figure(plan_fig, len(shown), k)
+    add_cell_targets(plan_fig, shown.tolist())
+    outline_cells(plan_fig, drawn_row, gt)
+    cost_fig = _cost_chart(problem, problem_key, settings, shown, (drawn_row, gt))
     wide = k > 4  # past four columns the cells no longer fit side by side: stack the two
     cost_col, plan_col = (st.container(), st.container()) if wide else st.columns(2, gap="large")
     for column, fig, key in (
@@ -277,6 +276,34 @@ def _matrices(
             selection_mode="points",
             config=_matrix_chart_config(f"{file_stem}_{key.removesuffix('_chart')}"),
         )
+
+
+def _cost_chart(
+    problem: MatchingProblem,
+    problem_key: str,
+    settings: CostSettings,
+    shown: np.ndarray,
+    outlined: tuple[int | None, int | None],
+):
+    """The cost heatmap of the ``shown`` rows with a row and column outlined. It does not depend
+    on ε, τ1, τ2: the figure is kept in the session and remade only when its inputs change (an
+    unchanged figure is also left as it is in the browser)."""
+    key = (problem_key, tuple(shown.tolist()), outlined)
+    kept = st.session_state.get("cost_chart_figure")
+    if kept is not None and kept[0] == key:
+        return kept[1]
+    labels = list(problem.row_labels)
+    fig = cost_figure(
+        problem.cost.cpu().numpy()[shown],
+        [labels[i] for i in shown],
+        list(problem.col_labels),
+        title=cost_title(settings),
+    )
+    fit_matrix_figure(fig, len(shown), problem.cost.shape[1])
+    add_cell_targets(fig, shown.tolist())
+    outline_cells(fig, *outlined)
+    st.session_state.cost_chart_figure = (key, fig)
+    return fig
 
 
 @st.fragment
@@ -338,7 +365,6 @@ def matching_view(
                 scene.height,
                 problem,
                 plan,
-                scale=1.0 if image is None else image.scale,
                 highlight_pred=highlight_pred,
                 highlight_gt=highlight_gt,
                 max_predictions=max_drawn,
@@ -359,6 +385,7 @@ def matching_view(
             )
     _matrices(
         problem,
+        problem_key,
         plan,
         settings,
         (eps, tau1, tau2),
@@ -388,8 +415,7 @@ def _extras(
         key="show_sweep",
     )
     if show_gallery:
-        scale = 1.0 if image is None else image.scale
-        gallery_section(problem, image, width, height, scale, "extras")
+        gallery_section(problem, image, width, height, "extras")
     if show_sweep:
         sweep_section(problem, params, "extras")
 
