@@ -16,6 +16,12 @@ c_bg = 0.5), and a padded batch of 16 DETR-like images (POT solves them one by o
     python bench/bench_solver.py            # everything on the CPU (a few minutes)
     python bench/bench_solver.py --quick    # DETR sizes only
     python bench/bench_solver.py --device cuda
+    python bench/bench_solver.py --sweep    # only the 25-value parameter sweeps (seconds)
+
+``--sweep`` times instead :func:`uotviz.sweep.sweep_plans` (one batched solve of all the values
+that need the iterative solver) against the same 25 values solved one after the other, each
+warm-started from the previous one's potentials, on the Figure 1 cost and on the demo's coins
+image (27 predictions x 24 ground truths), and prints the largest difference between the plans.
 """
 
 from __future__ import annotations
@@ -36,8 +42,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from uotviz import figure1  # noqa: E402
 from uotviz.anchors import ssd300_anchors, ssd512_anchors  # noqa: E402
 from uotviz.costs import anchor_cost, matching_cost, pad_ground_truths  # noqa: E402
+from uotviz.sweep import SWEEP_PARAMETERS, sweep_plans, sweep_values  # noqa: E402
 from uotviz.transport import solve  # noqa: E402
 
 INF = math.inf
@@ -169,13 +177,93 @@ def time_to_accuracy(run, settings, reference, accuracy, repeats, budget_s=20.0)
     return None
 
 
+def sequential_sweep(cost, parameter, values, fixed, tol):
+    """The values solved one by one, each warm-started from the previous solve's potentials
+    (none after an exact eps = 0 corner, nor between eps = 0 and eps > 0)."""
+    plans, previous, previous_eps = [], None, None
+    index = SWEEP_PARAMETERS.index(parameter)
+    for value in values:
+        params = list(fixed)
+        params[index] = value
+        eps = params[0]
+        warm = previous if previous_eps is not None and (previous_eps > 0) == (eps > 0) else None
+        result = solve(cost, *params, tol=tol, warm_start=warm)
+        plans.append(result.plan)
+        previous, previous_eps = result.potentials, eps
+    return plans
+
+
+def sweep_costs(device):
+    """The Figure 1 cost and the demo's coins image cost (default cost settings)."""
+    from uotviz.matching import CostSettings, build_matching_problem
+    from uotviz.sources import DEMO, demo_config, load_configured
+
+    fig1 = matching_cost(
+        torch.tensor(figure1.PREDICTIONS_XYXY, dtype=torch.float64),
+        torch.tensor(figure1.GROUND_TRUTHS_XYXY, dtype=torch.float64),
+        background_cost=figure1.BACKGROUND_COST,
+    )
+    scene = load_configured(DEMO, demo_config()).dataset.scene(7)
+    coins = build_matching_problem(scene, CostSettings()).cost
+    return [("Figure 1", fig1.to(device)), ("coins", coins.to(device))]
+
+
+def sweep_benchmark(device: str, repeats: int) -> None:
+    """Batched sweeps against 25 sequential warm-started solves, in the same run."""
+    header = (
+        f"{'cost':10s} {'N x M+1':>8s} {'sweep':>5s} {'fixed (eps, tau1, tau2)':>24s} "
+        f"{'batched':>10s} {'sequential':>11s} {'ratio':>6s} {'max diff':>9s}"
+    )
+    print(header)
+    print("-" * len(header))
+    ratios = []
+    for name, cost in sweep_costs(device):
+        for parameter, fixed in [
+            ("τ2", (0.05, INF, INF)),
+            ("ε", (0.05, INF, INF)),
+            ("τ2", (0.05, 1.0, INF)),
+            ("ε", (0.05, 1.0, 1.0)),
+            ("τ1", (0.0, 1.0, 1.0)),
+        ]:
+            values = sweep_values(parameter)
+            batched = sweep_plans(cost, parameter, values, fixed)
+            sequential = sequential_sweep(cost, parameter, values, fixed, 1e-6)
+            diff = max(float((a - b).abs().max()) for a, b in zip(batched, sequential, strict=True))
+            batched_s = median_time(
+                functools.partial(sweep_plans, cost, parameter, values, fixed), repeats
+            )
+            sequential_s = median_time(
+                functools.partial(sequential_sweep, cost, parameter, values, fixed, 1e-6), repeats
+            )
+            ratios.append(batched_s / sequential_s)
+            fixed_text = ", ".join("inf" if v == INF else f"{v:g}" for v in fixed)
+            print(
+                f"{name:10s} {f'{cost.shape[0]}x{cost.shape[1]}':>8s} {parameter:>5s} "
+                f"{f'({fixed_text})':>24s} {batched_s * 1e3:8.2f}ms {sequential_s * 1e3:9.2f}ms "
+                f"{ratios[-1]:6.3f} {diff:9.1e}",
+                flush=True,
+            )
+    geo = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
+    print(f"\ngeometric-mean time ratio batched/sequential over {len(ratios)} sweeps: {geo:.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="DETR sizes only")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--accuracy", type=float, default=1e-3)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch.set_num_threads (default: torch's own)"
+    )
+    parser.add_argument(
+        "--sweep",
+        action="store_true",
+        help="only the 25-value sweeps: one batched solve against 25 sequential warm-started ones",
+    )
     args = parser.parse_args()
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     print(
         f"torch {torch.__version__}, POT {ot.__version__}, device {args.device}, "
@@ -187,6 +275,9 @@ def main() -> None:
         print("uotod is installed but not benchmarked here (see README)")
     except ImportError:
         print("uotod: not installed (it requires torchvision), not compared")
+    if args.sweep:
+        sweep_benchmark(args.device, max(args.repeats, 15))
+        return
 
     header = f"{'problem':30s} {'tau':>7s} {'eps':>6s} {'uotviz':>10s} {'POT':>10s} {'ratio':>7s}"
     print(header)

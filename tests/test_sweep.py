@@ -1,5 +1,5 @@
-"""Parameter sweeps: values, warm-started plans, the scrubbable figure, and the extra views'
-pure helpers."""
+"""Parameter sweeps: values, plans from one batched solve, the scrubbable figure, and the extra
+views' pure helpers."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 import torch
 
+import uotviz.sweep as sweep_module
+from tests.test_transport import pot_plan
 from uotviz import figure1
 from uotviz.costs import matching_cost
 from uotviz.matching import MatchingProblem, column_letters
@@ -22,7 +24,7 @@ from uotviz.sweep import (
     sweep_rows,
     sweep_values,
 )
-from uotviz.transport import solve
+from uotviz.transport import newton, solve
 from uotviz.ui import extras
 
 OT = (0.05, math.inf, math.inf)  # Figure 1(g)
@@ -111,13 +113,100 @@ def test_tau2_zero_is_the_row_softmin(fig1: MatchingProblem) -> None:
 def test_whole_sweeps_match_independent_solves(
     fig1: MatchingProblem, parameter: str, fixed: tuple[float, float, float]
 ) -> None:
-    """Warm starts (skipped across eps = 0 and after exact corners) change nothing."""
+    """Exact corners, closed forms and the batch (with the stand-in eps of eps = 0) together."""
     values = sweep_values(parameter, 9)
     plans = sweep_plans(fig1.cost, parameter, values, fixed)
     for value, plan in zip(values, plans, strict=True):
         params = list(fixed)
         params[SWEEP_PARAMETERS.index(parameter)] = value
         assert torch.allclose(plan, solve(fig1.cost, *params).plan, atol=1e-5, rtol=0), value
+
+
+def random_cost() -> torch.Tensor:
+    """A random 12 x (5 + 1) cost: 12 predictions, 5 ground truths, then the background."""
+    rng = np.random.default_rng(11)
+    return torch.tensor(rng.uniform(0.0, 2.0, size=(12, 6)))
+
+
+# Each swept parameter with (eps, tau1, tau2) fixed so that the batch mixes tau = inf with finite
+# tau (the tau sweeps end at inf; the eps sweep has tau1 = 100, tau2 = 0.01, as Figure 1(f)), and
+# the eps sweep's eps = 0 goes into the batch at the stand-in eps.
+BATCHED_SWEEPS = [
+    ("ε", (0.0, 100.0, 0.01)),
+    ("τ1", (0.05, 0.0, math.inf)),
+    ("τ2", (0.05, 1.0, 0.0)),
+]
+
+
+@pytest.mark.parametrize("which", ["figure 1", "random 12x6"])
+@pytest.mark.parametrize(("parameter", "fixed"), BATCHED_SWEEPS)
+def test_batched_sweep_equals_single_solves_and_pot(
+    fig1: MatchingProblem, which: str, parameter: str, fixed: tuple[float, float, float]
+) -> None:
+    cost = fig1.cost if which == "figure 1" else random_cost()
+    values = sweep_values(parameter)
+    plans = sweep_plans(cost, parameter, values, fixed, tol=1e-9)
+    assert len(plans) == 25
+    index = SWEEP_PARAMETERS.index(parameter)
+    for k, (value, plan) in enumerate(zip(values, plans, strict=True)):
+        params = list(fixed)
+        params[index] = value
+        alone = solve(cost, *params, tol=1e-9).plan
+        assert plan.shape == cost.shape and plan.dtype == cost.dtype
+        assert torch.allclose(plan, alone, atol=1e-5, rtol=0), (parameter, value)
+        # POT, for a few interior values (it needs eps well above 0.001; sweep_values("ε")[12]
+        # is 0.027).
+        if k in (12, 18, 23):
+            reference = pot_plan(cost.numpy(), *params)
+            np.testing.assert_allclose(plan.numpy(), reference, atol=1e-5, err_msg=f"{params}")
+
+
+@pytest.mark.parametrize(
+    ("parameter", "fixed", "alone"),
+    [
+        ("τ2", OT, [0.0]),  # tau2 = 0: the row softmin
+        ("ε", OT, [0.0]),  # eps = 0 with tau1 = tau2 = inf: Hungarian
+        ("τ1", (0.0, 0.0, 1.0), [0.0]),  # tau1 = 0 at eps = 0: a closed form at the stand-in eps
+        ("ε", (0.0, 1.0, 1.0), []),  # eps = 0 with finite tau: the stand-in eps, in the batch
+        ("τ2", (0.0, math.inf, 0.0), [0.0, math.inf]),  # eps = 0: two exact corners
+    ],
+)
+def test_sweep_is_one_batched_solve(
+    fig1: MatchingProblem,
+    monkeypatch: pytest.MonkeyPatch,
+    parameter: str,
+    fixed: tuple[float, float, float],
+    alone: list[float],
+) -> None:
+    """Every value that needs the iterative solver goes through ONE call of it, as one batch;
+    only the closed forms and exact corners are solved on their own."""
+    single_calls: list[tuple[float, float, float]] = []
+    batch_sizes: list[int] = []
+    real_solve, real_positive = sweep_module.solve, newton.solve_positive_eps
+
+    def spy_solve(cost, eps, tau1, tau2, **kwargs):
+        single_calls.append((eps, tau1, tau2))
+        return real_solve(cost, eps, tau1, tau2, **kwargs)
+
+    def spy_positive(p, eps, *args):
+        batch_sizes.append(p.cost.shape[0])
+        if p.cost.shape[0] > 1:
+            assert isinstance(eps, torch.Tensor) and eps.shape == (p.cost.shape[0], 1)
+        return real_positive(p, eps, *args)
+
+    monkeypatch.setattr(sweep_module, "solve", spy_solve)
+    monkeypatch.setattr(newton, "solve_positive_eps", spy_positive)
+    values = sweep_values(parameter)
+    plans = sweep_plans(fig1.cost, parameter, values, fixed)
+
+    index = SWEEP_PARAMETERS.index(parameter)
+    assert sorted(call[index] for call in single_calls) == alone
+    batched = len(values) - len(alone)
+    # One batched call; the closed forms at eps > 0 (or at the stand-in eps) call the eps > 0
+    # solver one value at a time (batch 1), the exact eps = 0 corners not at all.
+    assert [size for size in batch_sizes if size > 1] == [batched]
+    assert len(batch_sizes) <= 1 + len(alone)
+    assert len(plans) == len(values)
 
 
 def test_more_ground_truths_than_predictions() -> None:

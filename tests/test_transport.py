@@ -18,7 +18,14 @@ from scipy.optimize import linear_sum_assignment, minimize
 
 from uotviz import figure1
 from uotviz.costs import matching_cost
-from uotviz.transport import TransportResult, kappa, paper_epsilon, solve
+from uotviz.transport import (
+    TransportResult,
+    kappa,
+    newton,
+    paper_epsilon,
+    solve,
+    solve_batch_params,
+)
 
 INF = math.inf
 
@@ -466,6 +473,10 @@ def test_rejects_bad_arguments():
 def test_kappa_and_paper_epsilon():
     assert kappa(INF, 0.1) == 1.0 and kappa(0.0, 0.1) == 0.0
     assert kappa(0.3, 0.1) == pytest.approx(0.75)
+    per_problem = kappa(torch.tensor([[INF], [0.3], [0.0]], dtype=torch.float64), 0.1)
+    assert torch.allclose(per_problem, torch.tensor([[1.0], [0.75], [0.0]], dtype=torch.float64))
+    eps = torch.tensor([[0.1], [0.3]], dtype=torch.float64)
+    assert torch.allclose(kappa(0.3, eps), torch.tensor([[0.75], [0.5]], dtype=torch.float64))
     assert paper_epsilon(100) == pytest.approx(0.12 / (math.log(200) + 1))
 
 
@@ -496,3 +507,154 @@ def test_singular_hessian_falls_back_to_a_gradient_step(monkeypatch):
     np.testing.assert_allclose(
         result.plan.numpy(), pot_plan(cost.numpy(), 0.05, 1.0, 1.0), atol=1e-5
     )
+
+
+# ------------------------------------------------------------------------------------------
+# One (eps, tau1, tau2) per problem: solve_batch_params
+# ------------------------------------------------------------------------------------------
+
+# Mixed per problem: eps from 1e-3 to 1 (and eps = 0, the stand-in eps), tau = inf next to
+# finite tau on either side, balanced and unbalanced problems in one batch.
+MIXED = [
+    (1e-3, INF, INF),
+    (3e-3, 1.0, INF),
+    (0.01, 0.1, 1.0),
+    (0.05, INF, 0.3),
+    (0.05, 100.0, 0.01),
+    (0.2, 10.0, INF),
+    (1.0, INF, 100.0),
+    (0.3, 0.01, 0.01),
+    (0.0, 1.0, INF),
+    (0.0, 0.5, 2.0),
+]
+
+
+@pytest.mark.parametrize("which", ["figure 1", "random 12x6"])
+def test_batch_params_equal_scalar_solves(which):
+    """Problem b of the batch is the scalar solve at its own (eps, tau1, tau2)."""
+    if which == "figure 1":
+        cost = figure1_cost()
+    else:
+        cost = torch.tensor(np.random.default_rng(12).uniform(0.0, 2.0, size=(12, 6)))
+    eps, tau1, tau2 = (list(column) for column in zip(*MIXED, strict=True))
+    batch = cost.expand(len(MIXED), *cost.shape)
+    result = solve_batch_params(batch, eps, tau1, tau2, tol=1e-9)
+    assert result.converged and result.plan.shape == batch.shape
+    assert result.row_error < 1e-6 and result.col_error < 1e-6
+    for b, params in enumerate(MIXED):
+        single = solve(cost, *params, tol=1e-9)
+        assert result.eps[b] == pytest.approx(single.eps, rel=1e-12)
+        assert torch.allclose(result.plan[b], single.plan, atol=1e-6, rtol=0), params
+        if params[0] >= 0.05:  # POT, where it converges (well above eps = 0.001)
+            np.testing.assert_allclose(
+                result.plan[b].numpy(),
+                pot_plan(cost.numpy(), *params),
+                atol=1e-6,
+                err_msg=f"{params}",
+            )
+
+
+def test_batch_params_with_different_costs_and_padding():
+    """A general batch: a different cost, mask and parameter set per problem, as tensors."""
+    rng = np.random.default_rng(13)
+    n, m_max = 9, 4
+    counts = [4, 1, 0, 3]
+    cost = torch.tensor(rng.uniform(0.0, 2.0, size=(len(counts), n, m_max + 1)))
+    mask = torch.zeros((len(counts), m_max), dtype=torch.bool)
+    for b, count in enumerate(counts):
+        mask[b, :count] = True
+    eps = torch.tensor([0.002, 0.05, 0.5, 0.02])
+    tau1 = torch.tensor([INF, 0.2, INF, 3.0])
+    tau2 = 5.0  # one number for every problem
+    result = solve_batch_params(cost, eps, tau1, tau2, gt_mask=mask, tol=1e-9)
+    for b in range(len(counts)):
+        keep = torch.cat([mask[b], torch.tensor([True])])
+        single = solve(cost[b][:, keep], float(eps[b]), float(tau1[b]), tau2, tol=1e-9)
+        assert torch.allclose(result.plan[b][:, keep], single.plan, atol=1e-6, rtol=0)
+        assert not result.plan[b][:, ~keep].any()
+    assert result.potentials.shape == (4, m_max + 1)
+
+
+def test_batch_params_when_the_batched_linear_solve_fails(monkeypatch):
+    """A batch's Newton systems go to NumPy on the CPU; when it refuses (a singular system),
+    PyTorch's solve and, failing that, a gradient step take over: same plans."""
+
+    def refuse(a, b):
+        raise np.linalg.LinAlgError("Singular matrix")
+
+    real_solve_ex = torch.linalg.solve_ex
+
+    def failing_solve_ex(a, b):
+        solution, info = real_solve_ex(a, b)
+        info = info.clone()
+        info[1] = 1  # the second problem's system "failed"
+        return solution, info
+
+    monkeypatch.setattr(newton.np.linalg, "solve", refuse)
+    monkeypatch.setattr(torch.linalg, "solve_ex", failing_solve_ex)
+    cost = figure1_cost()
+    params = [(0.05, INF, INF), (0.05, 1.0, 1.0), (0.1, 0.3, INF)]
+    eps, tau1, tau2 = (list(column) for column in zip(*params, strict=True))
+    result = solve_batch_params(cost.expand(3, 5, 3), eps, tau1, tau2, tol=1e-8, max_iter=5000)
+    assert result.converged
+    for b, (e, t1, t2) in enumerate(params):
+        np.testing.assert_allclose(
+            result.plan[b].numpy(), pot_plan(cost.numpy(), e, t1, t2), atol=1e-6
+        )
+
+
+def test_batch_params_keep_the_cost_dtype():
+    cost = figure1_cost(torch.float32).expand(3, 5, 3)
+    result = solve_batch_params(cost, [0.05, 0.1, 0.5], INF, [INF, 1.0, 0.1])
+    assert result.plan.dtype == torch.float32
+    reference = solve(figure1_cost(torch.float32), 0.1, INF, 1.0).plan
+    assert torch.allclose(result.plan[1], reference, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("eps", "tau1", "tau2", "message"),
+    [
+        (-0.1, INF, INF, r"eps must be >= 0 and finite, got eps\[0\] = -0.1"),
+        ([0.1, float("nan"), 0.1], INF, INF, r"eps must be >= 0 and finite, got eps\[1\] = nan"),
+        (INF, 1.0, 1.0, r"eps must be >= 0 and finite"),
+        (0.1, [1.0, -1.0, 1.0], INF, r"tau1 must be > 0 \(inf allowed\), got tau1\[1\] = -1.0"),
+        (0.1, INF, [1.0, 1.0, float("nan")], r"tau2 must be > 0 .*tau2\[2\] = nan"),
+        (0.1, 0.0, INF, r"tau1 must be > 0"),
+        (0.1, INF, [1.0, 2.0], r"tau2 must have one value per problem \(3\), got shape \(2,\)"),
+        ([0.1] * 4, INF, INF, r"eps must have one value per problem \(3\)"),
+        (torch.ones(3, 1), INF, INF, r"eps must have one value per problem"),
+        (0.1, "inf", INF, r"tau1 must be a number or 3 numbers"),
+        (0.1, True, INF, r"tau1 must be a number or 3 numbers"),
+        ([0.05, 0.0, 0.05], INF, INF, r"eps\[1\] = 0 with tau1 = tau2 = inf"),
+    ],
+)
+def test_batch_params_reject_bad_parameters(eps, tau1, tau2, message):
+    cost = figure1_cost().expand(3, 5, 3)
+    with pytest.raises(ValueError, match=message):
+        solve_batch_params(cost, eps, tau1, tau2)
+
+
+def test_batch_params_reject_bad_costs():
+    with pytest.raises(ValueError, match=r"shape \(B, N, M\+1\)"):
+        solve_batch_params(figure1_cost(), 0.05, INF, INF)
+    bad = figure1_cost().expand(2, 5, 3).clone()
+    bad[1, 2, 0] = float("nan")
+    with pytest.raises(ValueError, match="problem 1, prediction 2"):
+        solve_batch_params(bad, 0.05, INF, INF)
+
+
+def test_batch_params_without_predictions():
+    result = solve_batch_params(torch.zeros((2, 0, 3)), [0.05, 0.1], INF, 1.0)
+    assert result.plan.shape == (2, 0, 3)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_batch_params_cuda_matches_cpu():
+    cost = torch.rand((6, 300, 51), dtype=torch.float64)
+    eps = torch.tensor([0.005, 0.01, 0.05, 0.1, 0.5, 1.0])
+    tau1 = [INF, 1.0, INF, 0.1, 10.0, INF]
+    cpu = solve_batch_params(cost, eps, tau1, INF)
+    gpu = solve_batch_params(cost.cuda(), eps.cuda(), tau1, INF)
+    assert gpu.plan.device.type == "cuda"
+    assert torch.allclose(gpu.plan.cpu(), cpu.plan, atol=1e-6)

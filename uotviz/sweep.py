@@ -3,9 +3,10 @@
 The paper (De Plaen et al., CVPR 2023, Figures 1, 4 and 7) presents matching strategies as points
 of one continuum: with ``tau2`` going from 0 to infinity a plan moves from "every prediction to its
 closest ground truth" (Proposition 2) to a balanced matching (Proposition 1). This module solves a
-whole sweep of one parameter, ``eps``, ``tau1`` or ``tau2``, with the other two fixed, and draws it
-as one plan heatmap with one Plotly frame per value and Plotly's own slider: moving that slider
-redraws the matrix in the browser, with no round trip to a server.
+whole sweep of one parameter, ``eps``, ``tau1`` or ``tau2``, with the other two fixed (as one
+batched solve, see :func:`sweep_plans`), and draws it as one plan heatmap with one Plotly frame per
+value and Plotly's own slider: moving that slider redraws the matrix in the browser, with no round
+trip to a server.
 
 Pure functions: a cost (or a :class:`~uotviz.matching.MatchingProblem`) in, tensors and a
 :class:`plotly.graph_objects.Figure` out.
@@ -25,7 +26,7 @@ from uotviz.figures import PLAN_COLORSCALE, fit_matrix_figure, matrix_heatmap, s
 from uotviz.matching import MatchingProblem
 from uotviz.readout import MAX_MATRIX_ROWS
 from uotviz.sliders import format_value
-from uotviz.transport import solve
+from uotviz.transport import solve, solve_batch_params
 
 __all__ = [
     "EPS_RANGE",
@@ -100,6 +101,17 @@ def _parameters(parameter: str, value: float, fixed: Sequence[float]) -> tuple[f
     return params[0], params[1], params[2]
 
 
+def _batched(eps: float, tau1: float, tau2: float) -> bool:
+    """Whether a parameter set goes into the sweep's one batched solve: the solver's iterative
+    path (see :func:`sweep_plans`), which :func:`~uotviz.transport.solve_batch_params` takes."""
+    return (
+        0.0 < tau1 <= math.inf
+        and 0.0 < tau2 <= math.inf
+        and 0.0 <= eps < math.inf
+        and not (eps == 0.0 and tau1 == math.inf and tau2 == math.inf)
+    )
+
+
 def sweep_plans(
     cost: Tensor,
     parameter: str,
@@ -110,13 +122,29 @@ def sweep_plans(
 ) -> list[Tensor]:
     """The plans ``N · P̂`` of ``cost`` at every value of ``parameter``, the others fixed.
 
-    The solver batches over problems, not over parameter values, so the values are solved one
-    after the other, in the order given, each warm-started from the column potentials of the
-    previous solve. There is no warm start where a solve has no potentials (the exact ``eps = 0``
-    corners) nor between ``eps = 0`` and ``eps > 0`` (``eps = 0`` with a finite ``tau`` is solved
-    at a tiny stand-in eps whose potentials say little about ``eps = 0.001``); two ``eps = 0``
-    solves of a ``tau`` sweep share that stand-in eps and do warm-start each other. The plans
-    equal independent solves to within the tolerance.
+    The sweep is computed as one batched solve: the cost is stacked once per value that needs
+    the iterative solver, into a ``(K, N, M + 1)`` batch, and those K problems, each with its own
+    ``(eps, tau1, tau2)``, are solved together by one call of
+    :func:`~uotviz.transport.solve_batch_params` (one Newton loop over the whole batch). Those
+    values are every value whose ``(eps, tau1, tau2)`` has ``tau1 > 0`` and ``tau2 > 0``
+    (finite or inf), except ``eps = 0`` with ``tau1 = tau2 = inf``; ``eps = 0`` with a finite
+    ``tau`` is solved in the batch at the same stand-in eps as :func:`~uotviz.transport.solve`
+    uses (``1e-4 * max|C|``).
+
+    The other values are solved one by one with :func:`~uotviz.transport.solve`, as they have
+    closed forms:
+
+    * ``tau1 = 0`` or ``tau2 = 0`` (a free marginal), with ``eps > 0``, or with ``eps = 0`` when
+      the other ``tau`` is finite and positive (then at the stand-in eps): one scaling update, a
+      row or column softmin (``exp(-C / eps)`` when both are 0);
+    * ``eps = 0`` with ``tau1`` and ``tau2`` both in ``{0, inf}``: the exact corners (Hungarian
+      matching, row or column argmin, the zero plan).
+
+    For example, at Figure 1(g)'s ``(eps, tau1, tau2) = (0.05, inf, inf)``, 24 of the 25 values
+    of :func:`sweep_values` go into the batch for every parameter; only ``eps = 0`` or
+    ``tau = 0`` is solved on its own. Every plan equals an independent
+    :func:`~uotviz.transport.solve` at its value to within the tolerance; a value that does not
+    reach the tolerance still gives the plan found.
 
     Args:
         cost: ``(N, M + 1)`` cost, background last.
@@ -126,7 +154,8 @@ def sweep_plans(
         tol: the solver's tolerance.
 
     Returns:
-        One ``(N, M + 1)`` plan per value, in the cost's dtype and device.
+        One ``(N, M + 1)`` plan per value, in the order of ``values``, in the cost's dtype and
+        device.
 
     Raises:
         ValueError: an unknown parameter, a bad ``fixed``, or what :func:`~uotviz.transport.solve`
@@ -134,16 +163,19 @@ def sweep_plans(
     """
     if cost.dim() != 2:
         raise ValueError(f"cost must be (N, M + 1), got shape {tuple(cost.shape)}")
-    plans: list[Tensor] = []
-    previous: Tensor | None = None
-    previous_eps: float | None = None
-    for value in values:
-        eps, tau1, tau2 = _parameters(parameter, value, fixed)
-        warm = previous if previous_eps is not None and (previous_eps > 0) == (eps > 0) else None
-        result = solve(cost, eps, tau1, tau2, tol=tol, warm_start=warm)
-        plans.append(result.plan)
-        previous, previous_eps = result.potentials, eps
-    return plans
+    settings = [_parameters(parameter, value, fixed) for value in values]
+    batch = [k for k, params in enumerate(settings) if _batched(*params)]
+    plans = {
+        k: solve(cost, *params, tol=tol).plan
+        for k, params in enumerate(settings)
+        if not _batched(*params)
+    }
+    if batch:
+        eps, tau1, tau2 = ([settings[k][i] for k in batch] for i in range(3))
+        stacked = cost.unsqueeze(0).expand(len(batch), *cost.shape)
+        result = solve_batch_params(stacked, eps, tau1, tau2, tol=tol)
+        plans.update(zip(batch, result.plan, strict=True))
+    return [plans[k] for k in range(len(settings))]
 
 
 def preset_plans(cost: Tensor, presets: Sequence[Preset] = PRESETS) -> dict[str, Tensor]:

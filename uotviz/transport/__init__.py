@@ -57,16 +57,25 @@ per iteration) is tried first; it hands over to Newton as soon as its observed r
 shows that it would need more than 100 iterations. Convergence is declared when every column's
 optimality gap, as an error per plan entry in units of one prediction, is below ``tol``; the rows
 are optimal by construction.
+
+One parameter set per problem. :func:`solve_batch_params` takes a batch ``(B, N, M+1)`` with one
+``(eps, tau1, tau2)`` per problem (e.g. one cost stacked B times to sweep a parameter) and solves
+it in one run of the eps > 0 solver above: one Newton loop over the whole batch, on one
+eps-scaling schedule down to the smallest eps, each problem's eps never below its own. It takes
+the solver's iterative path only (``tau`` in ``(0, inf]``, ``eps > 0``, or ``eps = 0`` at the
+stand-in eps where a ``tau`` is finite); the closed forms and exact corners are :func:`solve`'s.
 """
 
 # The package: ``problem`` (the canonical batched problem and the input checks), ``newton``
-# (eps > 0), ``exact`` (the eps = 0 corners) and ``solver`` (:func:`solve` and its result).
+# (eps > 0), ``exact`` (the eps = 0 corners) and ``solver`` (:func:`solve`,
+# :func:`solve_batch_params` and their result).
 from .problem import kappa
-from .solver import TransportResult, paper_epsilon, solve
+from .solver import TransportResult, paper_epsilon, solve, solve_batch_params
 
 __all__ = [
     "TransportResult",
     "solve",
+    "solve_batch_params",
     "paper_epsilon",
     "kappa",
 ]

@@ -6,6 +6,14 @@ and one log-domain Sinkhorn column update at each stage of the eps-scaling sched
 :class:`~uotviz.transport.problem.Problem`: cost (B, R, J) float64, R = N rows (+1 hidden "missed"
 row), J = M + 1 columns. Everything is float64 and in the log domain; plans are absolute masses
 (not yet multiplied by N).
+
+Parameters: ``eps``, ``tau1``, ``tau2`` (and the exponents ``kappa``) are Python floats, the
+same for every problem of the batch (what :func:`~uotviz.transport.solve` passes), or float64
+tensors of shape (B, 1), one value per problem (what
+:func:`~uotviz.transport.solve_batch_params` passes), with ``tau`` in (0, inf] and ``eps > 0``;
+:func:`~uotviz.transport.problem.per_problem` shapes them for (B,), (B, R) and (B, R, J) terms.
+Per-problem tensors may mix ``tau = inf`` with finite values, so every term of ``tau`` goes
+through ``torch.where`` (``inf * 0`` is NaN).
 """
 
 from __future__ import annotations
@@ -13,10 +21,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import Tensor
 
-from .problem import INF, Problem, column_residual, kappa
+from .problem import INF, Problem, column_residual, kappa, per_problem
 from .sinkhorn import MAX_COST_OVER_EPS, sinkhorn_start
 
 _EPS_SCALING_FACTOR = 10.0
@@ -48,13 +57,23 @@ class _Point:
         return self.softmin * torch.exp(self.log_r)[:, :, None]
 
 
-def _row_lse(p: Problem, g: Tensor, eps: float) -> tuple[Tensor, Tensor]:
+def _is_zero(value: float | Tensor) -> bool:
+    """Whether a float parameter is 0 (per-problem tensors are positive by construction)."""
+    return not isinstance(value, Tensor) and value == 0.0
+
+
+def _is_inf(value: float | Tensor) -> bool:
+    """Whether a float parameter is inf; per-problem tensors take the general path."""
+    return not isinstance(value, Tensor) and value == INF
+
+
+def _row_lse(p: Problem, g: Tensor, eps: float | Tensor) -> tuple[Tensor, Tensor]:
     """Row-wise log-sum-exp of (g_j - C_ij)/eps: returns (log_s (B, R), softmin (B, R, J)).
 
     One exp pass gives both the log-sum-exp and the row-normalised kernel; rows with no
     admissible column give log_s = -inf and a zero softmin row. Works in place on one buffer.
     """
-    z = torch.sub(g[:, None, :] / eps, p.cost_over(eps))  # (B, R, J)
+    z = torch.sub(g[:, None, :] / per_problem(eps, 3), p.cost_over(eps))  # (B, R, J)
     top = z.amax(dim=2, keepdim=True)
     if not p.rows_all_ok:
         top = torch.where(torch.isfinite(top), top, torch.zeros_like(top))
@@ -66,15 +85,15 @@ def _row_lse(p: Problem, g: Tensor, eps: float) -> tuple[Tensor, Tensor]:
     return log_s, kernel.div_(total)
 
 
-def _row_potential_from_lse(p: Problem, log_s: Tensor, eps: float, k1: float) -> Tensor:
+def _row_potential_from_lse(p: Problem, log_s: Tensor, eps, k1) -> Tensor:
     """Closed-form optimal f given log_s = LSE_j((g_j - C_ij)/eps); masked rows get f = 0."""
-    if k1 == 0.0:
+    if _is_zero(k1):
         return torch.zeros_like(log_s)
     f = (p.log_a - log_s).mul_(k1 * eps)
     return f if p.rows_all_ok else torch.where(p.row_ok, f, torch.zeros_like(f))
 
 
-def _evaluate(p: Problem, g: Tensor, eps: float, tau1: float, tau2: float) -> _Point:
+def _evaluate(p: Problem, g: Tensor, eps, tau1, tau2) -> _Point:
     """The dual and the plan's row structure at g, with f eliminated in closed form."""
     log_s, softmin = _row_lse(p, g, eps)
     f = _row_potential_from_lse(p, log_s, eps, kappa(tau1, eps))
@@ -85,41 +104,49 @@ def _evaluate(p: Problem, g: Tensor, eps: float, tau1: float, tau2: float) -> _P
     return _Point(g, f, softmin, log_r, value)
 
 
-def _row_potential(p: Problem, g: Tensor, eps: float, k1: float) -> Tensor:
+def _row_potential(p: Problem, g: Tensor, eps, k1) -> Tensor:
     """Closed-form optimal f for given g, shape (B, R)."""
     log_s, _ = _row_lse(p, g, eps)
     return _row_potential_from_lse(p, log_s, eps, k1)
 
 
-def _column_potential(p: Problem, f: Tensor, eps: float, k2: float) -> Tensor:
+def _column_potential(p: Problem, f: Tensor, eps, k2) -> Tensor:
     """Closed-form optimal g for given f (a Sinkhorn column update), masked columns 0."""
-    if k2 == 0.0:
+    if _is_zero(k2):
         return torch.zeros_like(p.log_b)
-    log_s = torch.logsumexp(torch.sub(f[:, :, None] / eps, p.cost_over(eps)), dim=1)  # (B, J)
+    scaled = torch.sub(f[:, :, None] / per_problem(eps, 3), p.cost_over(eps))
+    log_s = torch.logsumexp(scaled, dim=1)  # (B, J)
     g = k2 * eps * (p.log_b - log_s)
     return torch.where(p.col_ok & torch.isfinite(g), g, torch.zeros_like(g))
 
 
-def plan(p: Problem, f: Tensor, g: Tensor, eps: float) -> Tensor:
+def plan(p: Problem, f: Tensor, g: Tensor, eps: float | Tensor) -> Tensor:
     """P_ij = exp((f_i + g_j - C_ij) / eps), shape (B, R, J); masked entries are 0."""
-    return torch.sub(f[:, :, None] / eps + g[:, None, :] / eps, p.cost_over(eps)).exp_()
+    e3 = per_problem(eps, 3)
+    return torch.sub(f[:, :, None] / e3 + g[:, None, :] / e3, p.cost_over(eps)).exp_()
 
 
-def _marginal_term(x: Tensor, tau: float) -> Tensor:
+def _marginal_term(x: Tensor, tau: float | Tensor) -> Tensor:
     """The conjugate term of one marginal penalty: x for tau = inf, tau (1 - exp(-x/tau)) else."""
-    if tau == INF:
+    if _is_inf(tau):
         return x
-    return -tau * torch.expm1(-x / tau)
+    term = -tau * torch.expm1(-x / tau)
+    return term if not isinstance(tau, Tensor) else torch.where(tau == INF, x, term)
 
 
-def target_mass(log_mass: Tensor, potential: Tensor, tau: float) -> Tensor:
-    """The marginal an optimal plan must have: mass * exp(-potential / tau) (mass if tau = inf)."""
-    if tau == INF:
+def target_mass(log_mass: Tensor, potential: Tensor, tau: float | Tensor) -> Tensor:
+    """The marginal an optimal plan must have: mass * exp(-potential / tau) (mass if tau = inf).
+
+    ``tau`` is a float, or per-problem values shaped to broadcast against ``potential``.
+    """
+    if _is_inf(tau):
         return torch.exp(log_mass)
+    if isinstance(tau, Tensor):
+        return torch.exp(log_mass - torch.where(tau == INF, 0.0, potential / tau))
     return torch.exp(log_mass - potential / tau)
 
 
-def _dual(p: Problem, f: Tensor, g: Tensor, log_r: Tensor, eps: float, tau1, tau2) -> Tensor:
+def _dual(p: Problem, f: Tensor, g: Tensor, log_r: Tensor, eps, tau1, tau2) -> Tensor:
     """Dual objective D(f, g) per problem, shape (B,), for f optimal given g.
 
     With f optimal, sum_ij P_ij = sum_i r_i, so D = <alpha, phi1(f)> + <beta, phi2(g)> - eps sum r.
@@ -128,11 +155,11 @@ def _dual(p: Problem, f: Tensor, g: Tensor, log_r: Tensor, eps: float, tau1, tau
     col_term = _marginal_term(g, tau2)
     if not p.cols_all_ok:
         col_term = torch.where(p.col_ok, col_term, torch.zeros_like(g))
-    return row + (p.b * col_term).sum(dim=1) - eps * torch.exp(log_r).sum(dim=1)
+    return row + (p.b * col_term).sum(dim=1) - per_problem(eps, 1) * torch.exp(log_r).sum(dim=1)
 
 
 def _gradient_and_hessian(
-    p: Problem, point: _Point, eps: float, k1: float, tau2: float
+    p: Problem, point: _Point, eps, k1, tau2
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Gradient (B, J) of the dual in g, the negated Hessian (B, J, J), positive definite, and
     the convergence residual (B,) (see :func:`~uotviz.transport.problem.column_residual`).
@@ -143,16 +170,18 @@ def _gradient_and_hessian(
     """
     plan = point.plan()  # (B, R, J)
     col_mass = plan.sum(dim=1)  # (B, J)
-    target = p.b if tau2 == INF else target_mass(p.log_b, point.g, tau2)
+    target = p.b if _is_inf(tau2) else target_mass(p.log_b, point.g, tau2)
     grad = target - col_mass
     if not p.cols_all_ok:
         grad = torch.where(p.col_ok, grad, torch.zeros_like(grad))
         target = torch.where(p.col_ok, target, torch.zeros_like(target))
     # A contiguous transposed copy makes the (J x R)(R x J) product a faster GEMM.
     neg_hess = torch.bmm(plan.transpose(1, 2).contiguous(), point.softmin)  # (B, J, J)
-    neg_hess *= -k1 / eps
+    neg_hess *= per_problem(-k1 / eps, 3)
     diag = col_mass / eps
-    if tau2 != INF:
+    if isinstance(tau2, Tensor):
+        diag = diag + torch.where(tau2 == INF, 0.0, target / tau2)
+    elif tau2 != INF:
         diag = diag + target / tau2
     # Columns that cannot take mass are pinned by an identity row; a relative ridge removes the
     # null direction of the balanced problem (g + t, f - t).
@@ -177,10 +206,10 @@ def _line_search(
     point: _Point,
     direction: Tensor,
     slope: Tensor,
-    eps: float,
-    tau1: float,
-    tau2: float,
-    k2: float,
+    eps,
+    tau1,
+    tau2,
+    k2,
 ) -> _Point:
     """Backtracking (Armijo) along ``direction``, per problem; the full step is tried first."""
     slack = 1e-13 * (point.value.abs() + 1.0)  # rounding of the dual near its maximum
@@ -210,43 +239,83 @@ def _line_search(
     return _select(~accepted, sweep, best)
 
 
+def _solve_systems(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    """Solve the (B, J, J) systems ``a x = b``: ``(x, info)`` as :func:`torch.linalg.solve_ex`.
+
+    A batch on the CPU goes to NumPy, which solves the systems one after the other on the
+    calling thread: PyTorch shares a batch of small systems out among its threads, and waiting
+    for a busy core then costs milliseconds per call. A singular or non-finite system (NumPy
+    raises) falls back to PyTorch, whose ``info`` says which problem failed.
+    """
+    if a.shape[0] > 1 and a.device.type == "cpu":
+        try:
+            x = np.linalg.solve(a.numpy(), b.numpy())
+        except np.linalg.LinAlgError:
+            pass
+        else:
+            return torch.from_numpy(x), torch.zeros(a.shape[0], dtype=torch.int32)
+    return torch.linalg.solve_ex(a, b)
+
+
 def _newton(
     p: Problem,
     g: Tensor,
-    eps: float,
-    tau1: float,
-    tau2: float,
+    eps: float | Tensor,
+    tau1: float | Tensor,
+    tau2: float | Tensor,
     tol: float,
     max_iter: int,
 ) -> tuple[Tensor, int, bool]:
-    """Maximise the dual over g at one eps. Returns (g, iterations, converged)."""
+    """Maximise the dual over g at one eps (per problem, for tensors).
+
+    Returns (g, iterations, converged).
+    """
     k1, k2 = kappa(tau1, eps), kappa(tau2, eps)
-    balanced = tau1 == INF and tau2 == INF
+    if isinstance(tau1, Tensor) or isinstance(tau2, Tensor):
+        both = (torch.as_tensor(tau1) == INF) & (torch.as_tensor(tau2) == INF)
+        balanced = both.reshape(-1, 1).expand(g.shape[0], 1)  # (B, 1), per problem
+    else:
+        balanced = tau1 == INF and tau2 == INF
     point = _evaluate(p, g, eps, tau1, tau2)
     for iteration in range(max_iter + 1):
         grad, neg_hess, residual = _gradient_and_hessian(p, point, eps, k1, tau2)
-        if bool((residual <= tol).all()):
+        done = residual <= tol  # (B,)
+        if bool(done.all()):
             return point.g, iteration, True
         if iteration == max_iter:
             break
-        direction, info = torch.linalg.solve_ex(neg_hess, grad[:, :, None])
+        direction, info = _solve_systems(neg_hess, grad[:, :, None])
         direction = direction[:, :, 0]  # (B, J)
         # Should a Hessian ever be singular or non-finite, take a diagonally scaled gradient step.
         fallback = grad / torch.diagonal(neg_hess, dim1=1, dim2=2).clamp_min(1e-300)
         bad = (info != 0) | ~torch.isfinite(direction).all(dim=1)
         direction = torch.where(bad[:, None], fallback, direction)
-        if balanced:
+        if balanced is not False:
             # (g + t, f - t) gives the same plan: drop that component so g cannot drift.
             ok = p.col_ok.to(direction.dtype)
             shift = (direction * ok).sum(dim=1, keepdim=True) / ok.sum(dim=1, keepdim=True)
-            direction = direction - shift * ok
+            if balanced is True:
+                direction = direction - shift * ok
+            else:
+                direction = torch.where(balanced, direction - shift * ok, direction)
+        if done.shape[0] > 1:
+            # A problem that has converged stays where it is while the others go on: its trial
+            # point is then its current one, which the line search accepts at once.
+            direction = torch.where(done[:, None], torch.zeros_like(direction), direction)
         slope = (grad * direction).sum(dim=1)  # (B,) > 0 for an ascent direction
         point = _line_search(p, point, direction, slope, eps, tau1, tau2, k2)
     return point.g, max_iter, False
 
 
-def _eps_schedule(eps: float, scale: float) -> list[float]:
-    """eps-scaling: from max(eps, scale) down to eps in even geometric steps of at most 10x."""
+def _eps_schedule(eps: float | Tensor, scale: float) -> list[float] | list[Tensor]:
+    """eps-scaling: from max(eps, scale) down to eps in even geometric steps of at most 10x.
+
+    For per-problem eps (a tensor), the schedule of the smallest eps, each stage's eps raised to
+    every problem's own eps: every problem ends at its own eps. The last stage is ``eps`` itself.
+    """
+    if isinstance(eps, Tensor):
+        common = _eps_schedule(float(eps.min()), scale)
+        return [eps.clamp_min(stage) for stage in common[:-1]] + [eps]
     if scale <= eps:
         return [eps]
     stages = math.ceil(math.log(scale / eps) / math.log(_EPS_SCALING_FACTOR) - 1e-9)
@@ -256,17 +325,21 @@ def _eps_schedule(eps: float, scale: float) -> list[float]:
 
 def solve_positive_eps(
     p: Problem,
-    eps: float,
-    tau1: float,
-    tau2: float,
+    eps: float | Tensor,
+    tau1: float | Tensor,
+    tau2: float | Tensor,
     tol: float,
     max_iter: int,
     warm_start: Tensor | None,
 ) -> tuple[Tensor, Tensor, str, int, bool]:
-    """Solve at eps > 0. Returns (f, g, method, iterations, converged)."""
+    """Solve at eps > 0. Returns (f, g, method, iterations, converged).
+
+    The parameters are floats, or (B, 1) float64 tensors of per-problem values with eps > 0
+    and tau in (0, inf]: one Newton loop (and one eps-scaling schedule) serves the whole batch.
+    """
     k1, k2 = kappa(tau1, eps), kappa(tau2, eps)
     batch, _, j_total = p.cost.shape
-    if k1 == 0.0 or k2 == 0.0:
+    if _is_zero(k1) or _is_zero(k2):
         # One free marginal: one scaling update is the exact optimum.
         if k2 == 0.0:
             g = torch.zeros((batch, j_total), dtype=torch.float64, device=p.cost.device)
@@ -302,7 +375,7 @@ def solve_positive_eps(
         g, iterations, converged = run([eps], g0)
         if converged:
             return _row_potential(p, g, eps, k1), g, "newton", iterations, True
-    elif p.scale <= MAX_COST_OVER_EPS * eps:
+    elif p.scale <= MAX_COST_OVER_EPS * (float(eps.min()) if isinstance(eps, Tensor) else eps):
         g, iterations, converged = sinkhorn_start(p, eps, tau1, tau2, tol)
         if converged:
             return _row_potential(p, g, eps, k1), g, "sinkhorn", iterations, True

@@ -19,13 +19,32 @@ from torch import Tensor
 INF = math.inf
 
 
-def kappa(tau: float, eps: float) -> float:
-    """The scaling exponent ``tau / (tau + eps)``: 1 for ``tau = inf``, 0 for ``tau = 0``."""
+def kappa(tau: float | Tensor, eps: float | Tensor) -> float | Tensor:
+    """The scaling exponent ``tau / (tau + eps)``: 1 for ``tau = inf``, 0 for ``tau = 0``.
+
+    Python floats give a float. Per-problem parameters, float64 tensors that broadcast against
+    each other (shape (B, 1) in the solver), give a tensor.
+    """
+    if isinstance(tau, Tensor) or isinstance(eps, Tensor):
+        tau = torch.as_tensor(tau, dtype=torch.float64)
+        ratio = torch.where(tau == 0.0, 0.0, tau / (tau + eps))
+        return torch.where(tau == INF, 1.0, ratio)  # inf / inf is NaN: set these to 1
     if tau == INF:
         return 1.0
     if tau == 0.0:
         return 0.0
     return tau / (tau + eps)
+
+
+def per_problem(value: float | Tensor, dims: int) -> float | Tensor:
+    """A parameter shaped to broadcast over (B, ...) tensors of ``dims`` dimensions.
+
+    A float stays a float; a per-problem tensor of B values (any shape) becomes (B,) for
+    ``dims = 1``, (B, 1) for 2 and (B, 1, 1) for 3.
+    """
+    if isinstance(value, Tensor):
+        return value.reshape(-1, *([1] * (dims - 1)))
+    return value
 
 
 # --------------------------------------------------------------------------------------------
@@ -49,7 +68,7 @@ class Problem:
     col_ok: Tensor
     num_predictions: int
     scale: float
-    _scaled: tuple[float, Tensor] | None = None
+    _scaled: tuple[float | Tensor, Tensor] | None = None
 
     def __post_init__(self) -> None:
         self.a = torch.exp(self.log_a)
@@ -58,14 +77,38 @@ class Problem:
         self.rows_all_ok = bool(self.row_ok.all())
         self.cols_all_ok = bool(self.col_ok.all())
 
-    def cost_over(self, eps: float) -> Tensor:
-        """C / eps, cached for the last eps (an eps-scaling stage reuses it many times)."""
-        if self._scaled is None or self._scaled[0] != eps:
-            self._scaled = (eps, self.cost / eps)
+    def cost_over(self, eps: float | Tensor) -> Tensor:
+        """C / eps, cached for the last eps (an eps-scaling stage reuses it many times).
+
+        ``eps`` is a float, or a tensor of B per-problem values (shape (B,), (B, 1) or
+        (B, 1, 1)); a tensor is cached by identity, so the solver passes the same tensor object
+        for the whole of a stage and never modifies it in place.
+        """
+        cached = self._scaled
+        if cached is not None:
+            key = cached[0]
+            if key is eps or (
+                not isinstance(eps, Tensor) and not isinstance(key, Tensor) and key == eps
+            ):
+                return cached[1]
+        self._scaled = (eps, self.cost / per_problem(eps, 3))
         return self._scaled[1]
 
 
 def validate(cost: Tensor, eps: float, tau1: float, tau2: float, gt_mask: Tensor | None) -> None:
+    """Check a cost, its mask and three scalar parameters; raise ValueError naming the culprit."""
+    validate_cost(cost, gt_mask)
+    for name, value in (("eps", eps), ("tau1", tau1), ("tau2", tau2)):
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise ValueError(f"{name} must be a number, got {value!r}")
+        if math.isnan(value) or value < 0:
+            raise ValueError(f"{name} must be >= 0 (inf allowed for tau), got {value}")
+    if eps == INF:
+        raise ValueError("eps must be finite")
+
+
+def validate_cost(cost: Tensor, gt_mask: Tensor | None) -> None:
+    """Check the type and shape of a cost and of its ground-truth mask."""
     if not isinstance(cost, Tensor):
         raise ValueError(f"cost must be a torch.Tensor, got {type(cost).__name__}")
     if cost.dim() not in (2, 3):
@@ -74,13 +117,6 @@ def validate(cost: Tensor, eps: float, tau1: float, tau2: float, gt_mask: Tensor
         raise ValueError("cost needs at least one column: the last column is the background")
     if not cost.is_floating_point():
         raise ValueError(f"cost must be a floating-point tensor, got {cost.dtype}")
-    for name, value in (("eps", eps), ("tau1", tau1), ("tau2", tau2)):
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
-            raise ValueError(f"{name} must be a number, got {value!r}")
-        if math.isnan(value) or value < 0:
-            raise ValueError(f"{name} must be >= 0 (inf allowed for tau), got {value}")
-    if eps == INF:
-        raise ValueError("eps must be finite")
     if gt_mask is not None:
         expected = cost.shape[:-2] + (cost.shape[-1] - 1,)
         if gt_mask.dtype != torch.bool:
@@ -90,6 +126,43 @@ def validate(cost: Tensor, eps: float, tau1: float, tau2: float, gt_mask: Tensor
                 f"gt_mask must have shape {tuple(expected)} (one flag per ground-truth column), "
                 f"got {tuple(gt_mask.shape)}"
             )
+
+
+def per_problem_values(
+    name: str, value, batch: int, *, allow_zero: bool, allow_inf: bool
+) -> Tensor:
+    """One parameter of a batch as a (B,) float64 CPU tensor, checked.
+
+    ``value`` is a number (the same for every problem) or a 1-D sequence or tensor of ``batch``
+    numbers. Raises ValueError naming ``name`` (and the first bad entry) for a wrong length,
+    NaN, a negative value, 0 unless ``allow_zero``, inf unless ``allow_inf``.
+    """
+    if isinstance(value, bool) or (isinstance(value, Tensor) and value.dtype == torch.bool):
+        raise ValueError(f"{name} must be a number or {batch} numbers, got {value!r}")
+    if isinstance(value, (int, float)):
+        values = torch.full((batch,), float(value), dtype=torch.float64)
+    else:
+        try:
+            values = torch.as_tensor(
+                value.detach().cpu() if isinstance(value, Tensor) else value, dtype=torch.float64
+            )
+        except (TypeError, ValueError, RuntimeError):
+            raise ValueError(f"{name} must be a number or {batch} numbers, got {value!r}") from None
+        if values.dim() == 0:
+            values = values.expand(batch).clone()
+        if values.dim() != 1 or values.shape[0] != batch:
+            raise ValueError(
+                f"{name} must have one value per problem ({batch}), got shape {tuple(values.shape)}"
+            )
+    lowest = "> 0" if not allow_zero else ">= 0"
+    rule = f"{name} must be {lowest}" + (" (inf allowed)" if allow_inf else " and finite")
+    bad = torch.isnan(values) | (values < 0) | ((values == 0) & (not allow_zero))
+    if not allow_inf:
+        bad |= torch.isinf(values)
+    if bool(bad.any()):
+        index = int(torch.nonzero(bad)[0])
+        raise ValueError(f"{rule}, got {name}[{index}] = {float(values[index])}")
+    return values
 
 
 def _with_background(gt_mask: Tensor) -> Tensor:
@@ -113,8 +186,11 @@ def check_finite(cost: Tensor, gt_mask: Tensor) -> None:
         )
 
 
-def build_problem(cost: Tensor, gt_mask: Tensor, miss_cost: float | None, tau2: float) -> Problem:
-    """Turn a (B, N, J) cost and (B, M) mask into the canonical float64 problem."""
+def build_problem(
+    cost: Tensor, gt_mask: Tensor, miss_cost: float | None, tau2: float | Tensor
+) -> Problem:
+    """Turn a (B, N, J) cost and (B, M) mask into the canonical float64 problem (``tau2``: a
+    float, or per-problem values of shape (B, 1))."""
     batch, n, j_total = cost.shape
     device = cost.device
     c = cost.to(torch.float64)

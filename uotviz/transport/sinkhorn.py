@@ -27,10 +27,11 @@ CHUNK = 5
 MAX_ITERATIONS = 100
 
 
-def sinkhorn_start(
-    p: Problem, eps: float, tau1: float, tau2: float, tol: float
-) -> tuple[Tensor, int, bool]:
+def sinkhorn_start(p: Problem, eps, tau1, tau2, tol: float) -> tuple[Tensor, int, bool]:
     """Scaling iterations at ``eps`` from ``g = 0``.
+
+    ``eps``, ``tau1``, ``tau2`` are floats, or (B, 1) float64 tensors of per-problem values
+    (eps > 0, tau in (0, inf]); the run stops when every problem has converged.
 
     Returns ``(g, iterations, converged)`` with ``g = eps * log v`` (B, J) in cost units (0 on
     columns that take no mass), ready to warm-start Newton when not converged. Convergence uses
@@ -50,7 +51,12 @@ def sinkhorn_start(
         ktu = torch.bmm(kernel_t, u[:, :, None])[:, :, 0].clamp_min_(tiny)  # (B, J)
         if iteration % CHUNK == 0:
             # The rows are optimal for v: measure the columns before updating them.
-            target = p.b if tau2 == INF else p.b * v.pow(-eps / tau2)
+            if isinstance(tau2, Tensor):
+                target = p.b * v.pow(torch.where(tau2 == INF, 0.0, -eps / tau2))
+            elif tau2 == INF:
+                target = p.b
+            else:
+                target = p.b * v.pow(-eps / tau2)
             mass = v * ktu
             gap = torch.where(p.col_ok, target - mass, torch.zeros_like(v))
             residual = float(column_residual(gap, target, mass, p.num_predictions).max())
@@ -76,7 +82,7 @@ def _hopeless(history: list[float], tol: float, done: int) -> bool:
     return done + needed > MAX_ITERATIONS
 
 
-def _potential(p: Problem, v: Tensor, eps: float) -> Tensor:
+def _potential(p: Problem, v: Tensor, eps) -> Tensor:
     """g = eps log v on the columns that take mass, 0 elsewhere (and wherever v is not finite)."""
     g = eps * torch.log(v)
     return torch.where(p.col_ok & torch.isfinite(g), g, torch.zeros_like(g))

@@ -1,24 +1,39 @@
-"""The public entry point :func:`solve`, its :class:`TransportResult`, and :func:`paper_epsilon`.
+"""The public entry points :func:`solve` and :func:`solve_batch_params`, their
+:class:`TransportResult`, and :func:`paper_epsilon`.
 
 :func:`solve` checks the inputs, brings them to the canonical batched problem of
 :mod:`~uotviz.transport.problem` (cost (B, R, J) float64, R = N rows (+1 hidden "missed" row),
 J = M + 1 columns), hands it to the exact eps = 0 corners (:mod:`~uotviz.transport.exact`) or to
 the eps > 0 solver (:mod:`~uotviz.transport.newton`), and returns the plan in units of one
 prediction (``N * P_hat``) in the cost's shape, dtype and device. The conventions are those of the
-:mod:`uotviz.transport` docstring.
+:mod:`uotviz.transport` docstring. :func:`solve_batch_params` takes one ``(eps, tau1, tau2)`` per
+problem of a batch and solves them all in one run of the eps > 0 solver.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
 from . import exact, newton
-from .problem import INF, Problem, build_problem, check_finite, validate
+from .problem import (
+    INF,
+    Problem,
+    build_problem,
+    check_finite,
+    per_problem,
+    per_problem_values,
+    validate,
+    validate_cost,
+)
+
+#: Default of ``zero_eps``: eps = 0 with a finite tau is solved at this eps relative to max|C|.
+ZERO_EPS = 1e-4
 
 
 @dataclass
@@ -40,7 +55,8 @@ class TransportResult:
             from ``exp(-f_i / tau1)``, for ``tau1 = 0`` zero (the rows are free).
         col_error: the same for the columns (ground truths and background).
         seconds: wall time of the solve, including synchronisation of the device.
-        eps: the eps actually solved (differs from the request only for eps = 0 with finite tau).
+        eps: the eps actually solved (differs from the request only for eps = 0 with finite tau);
+            from :func:`solve_batch_params`, a tuple with one eps per problem.
     """
 
     plan: Tensor
@@ -51,7 +67,7 @@ class TransportResult:
     row_error: float
     col_error: float
     seconds: float
-    eps: float
+    eps: float | tuple[float, ...]
 
 
 def paper_epsilon(num_predictions: int) -> float:
@@ -81,7 +97,7 @@ def solve(
     max_iter: int = 200,
     warm_start: Tensor | TransportResult | None = None,
     miss_cost: float | None = None,
-    zero_eps: float = 1e-4,
+    zero_eps: float = ZERO_EPS,
     check_inputs: bool = True,
 ) -> TransportResult:
     r"""Solve the paper's entropic unbalanced OT problem (Definition 4); see the module docstring.
@@ -121,17 +137,10 @@ def solve(
     start = time.perf_counter()
     validate(cost, eps, tau1, tau2, gt_mask)
     eps, tau1, tau2 = float(eps), float(tau1), float(tau2)
-    if tol <= 0 or math.isnan(tol):
-        raise ValueError(f"tol must be > 0, got {tol}")
     unbatched = cost.dim() == 2
     batched_cost = cost[None] if unbatched else cost
     batch, n, j_total = batched_cost.shape
-    if gt_mask is None:
-        mask = torch.ones((batch, j_total - 1), dtype=torch.bool, device=cost.device)
-    else:
-        mask = (gt_mask[None] if unbatched else gt_mask).to(cost.device)
-    if check_inputs:
-        check_finite(batched_cost, mask)
+    mask = _checked_mask(batched_cost, gt_mask, unbatched, tol, check_inputs)
     if isinstance(warm_start, TransportResult):
         warm_start = warm_start.potentials
     if warm_start is not None:
@@ -178,19 +187,147 @@ def solve(
     )
 
 
+def _checked_mask(
+    batched_cost: Tensor, gt_mask: Tensor | None, unbatched: bool, tol: float, check_inputs: bool
+) -> Tensor:
+    """The (B, M) ground-truth mask on the cost's device, after checking tol and the costs."""
+    if tol <= 0 or math.isnan(tol):
+        raise ValueError(f"tol must be > 0, got {tol}")
+    batch, _, j_total = batched_cost.shape
+    if gt_mask is None:
+        mask = torch.ones((batch, j_total - 1), dtype=torch.bool, device=batched_cost.device)
+    else:
+        mask = (gt_mask[None] if unbatched else gt_mask).to(batched_cost.device)
+    if check_inputs:
+        check_finite(batched_cost, mask)
+    return mask
+
+
+def solve_batch_params(
+    cost: Tensor,
+    eps: float | Sequence[float] | Tensor,
+    tau1: float | Sequence[float] | Tensor,
+    tau2: float | Sequence[float] | Tensor,
+    *,
+    gt_mask: Tensor | None = None,
+    tol: float = 1e-6,
+    max_iter: int = 200,
+    miss_cost: float | None = None,
+    zero_eps: float = ZERO_EPS,
+    check_inputs: bool = True,
+) -> TransportResult:
+    """Solve a batch of problems with one ``(eps, tau1, tau2)`` per problem, all at once.
+
+    Problem ``b`` is what :func:`solve` would solve for ``cost[b]`` (with ``gt_mask[b]``) at
+    ``(eps[b], tau1[b], tau2[b])``, and its plan agrees with that solve's within ``tol``; but the
+    whole batch goes through one run of the eps > 0 solver (one Newton loop, one eps-scaling
+    schedule from ``max|C|`` down to the smallest eps, each problem's eps held at its own value
+    once the schedule reaches it). This is the solver's own path only, so the parameters are
+    restricted to it:
+
+    * ``eps >= 0`` and finite. ``eps = 0`` is solved at ``zero_eps * max|C|`` (over the batch),
+      as :func:`solve` does, and is refused with ``tau1 = tau2 = inf`` (the exact Hungarian
+      matching: use :func:`solve`);
+    * ``tau1``, ``tau2`` in ``(0, inf]``: finite and inf may be mixed across problems. ``tau = 0``
+      has a closed form (one scaling update): use :func:`solve`.
+
+    Args:
+        cost: ``(B, N, M+1)`` floating tensor, last column = background (e.g. one cost expanded
+            B times to sweep a parameter).
+        eps, tau1, tau2: a number (the same for every problem) or B numbers (a sequence, or a
+            1-D tensor on any device).
+        gt_mask, tol, max_iter, miss_cost, zero_eps, check_inputs: as for :func:`solve`;
+            ``tol`` and ``max_iter`` apply to the batch as a whole.
+
+    Returns:
+        A :class:`TransportResult` with ``plan`` ``(B, N, M+1)`` (``N * P_hat`` per problem, in
+        the cost's dtype and device), ``potentials`` ``(B, M+1)``, ``converged`` for the whole
+        batch, the largest ``row_error`` and ``col_error`` over the batch, and ``eps`` a tuple of
+        the eps solved for each problem.
+
+    Raises:
+        ValueError: a cost that is not ``(B, N, M+1)`` or not finite, or a parameter that is
+            outside the ranges above, NaN, or not one number per problem; the message names the
+            parameter and the first bad entry.
+    """
+    start = time.perf_counter()
+    validate_cost(cost, gt_mask)
+    if cost.dim() != 3:
+        raise ValueError(
+            f"cost must have shape (B, N, M+1), one problem per parameter set, got "
+            f"{tuple(cost.shape)}"
+        )
+    batch, n, _ = cost.shape
+    eps_v = per_problem_values("eps", eps, batch, allow_zero=True, allow_inf=False)
+    tau1_v = per_problem_values("tau1", tau1, batch, allow_zero=False, allow_inf=True)
+    tau2_v = per_problem_values("tau2", tau2, batch, allow_zero=False, allow_inf=True)
+    corner = (eps_v == 0) & (tau1_v == INF) & (tau2_v == INF)
+    if bool(corner.any()):
+        index = int(torch.nonzero(corner)[0])
+        raise ValueError(
+            f"eps[{index}] = 0 with tau1 = tau2 = inf is the exact Hungarian matching, which "
+            "this batched solver does not take: use solve()"
+        )
+    mask = _checked_mask(cost, gt_mask, False, tol, check_inputs)
+
+    def column(values: Tensor) -> Tensor:
+        return values.to(cost.device)[:, None]  # (B, 1): the per-problem form of newton.py
+
+    t1, t2 = column(tau1_v), column(tau2_v)
+    problem = build_problem(cost, mask, miss_cost, t2)
+    if n == 0:
+        full = torch.zeros_like(problem.cost)
+        f = g = None
+        method, iterations, converged = "zero", 0, True
+    else:
+        stand_in = zero_eps * max(problem.scale, 1e-12)
+        eps_v = torch.where(eps_v == 0, stand_in, eps_v)
+        e = column(eps_v)
+        f, g, method, iterations, converged = newton.solve_positive_eps(
+            problem, e, t1, t2, tol, max_iter, None
+        )
+        full = newton.plan(problem, f, g, e)
+    row_error, col_error = _residuals(problem, full, f, g, t1, t2)
+    plan = (full[:, :n] * n).to(dtype=cost.dtype, device=cost.device)
+    if cost.device.type == "cuda":
+        torch.cuda.synchronize(cost.device)
+    return TransportResult(
+        plan=plan,
+        potentials=g,
+        method=method,
+        iterations=iterations,
+        converged=converged,
+        row_error=row_error,
+        col_error=col_error,
+        seconds=time.perf_counter() - start,
+        eps=tuple(eps_v.tolist()),
+    )
+
+
 def _residuals(
-    p: Problem, full: Tensor, f: Tensor | None, g: Tensor | None, tau1: float, tau2: float
+    p: Problem,
+    full: Tensor,
+    f: Tensor | None,
+    g: Tensor | None,
+    tau1: float | Tensor,
+    tau2: float | Tensor,
 ) -> tuple[float, float]:
-    """Largest row and column optimality residuals, units of one prediction."""
+    """Largest row and column optimality residuals, units of one prediction.
+
+    ``tau1`` and ``tau2`` are floats or per-problem (B, 1) tensors in (0, inf].
+    """
     n = p.num_predictions
     if full.numel() == 0:
         return 0.0, 0.0
 
-    def side(mass: Tensor, log_target: Tensor, ok: Tensor, potential, tau: float) -> float:
-        if tau == 0.0:
+    def side(mass: Tensor, log_target: Tensor, ok: Tensor, potential, tau) -> float:
+        per_problem_tau = isinstance(tau, Tensor)
+        if not per_problem_tau and tau == 0.0:
             return 0.0
-        if potential is None or tau == INF:
+        if potential is None or (not per_problem_tau and tau == INF):
             target = torch.exp(log_target)
+        elif per_problem_tau:
+            target = newton.target_mass(log_target, potential, per_problem(tau, 2))
         else:
             target = newton.target_mass(log_target, potential, tau)
         gap = torch.where(ok, (mass - target).abs(), torch.zeros_like(mass))
