@@ -158,9 +158,11 @@ def test_preset_shows_the_published_plan(app: AppTest, preset) -> None:
 
 def test_plan_figure_writes_row_and_column_sums(app: AppTest) -> None:
     plan = _matrix(app, PLAN)
-    shown = {annotation["text"] for annotation in _chart(app, PLAN)["layout"]["annotations"]}
-    for total in (*plan.sum(axis=1), *plan.sum(axis=0)):
-        assert f"{total:.3f}" in shown
+    layout = _chart(app, PLAN)["layout"]
+    # the sums are the tick labels of the second axes: rows on the right, columns below
+    assert layout["yaxis2"]["ticktext"] == [f"{total:.3f}" for total in plan.sum(axis=1)]
+    assert layout["xaxis2"]["ticktext"] == [f"{total:.3f}" for total in plan.sum(axis=0)]
+    assert layout["yaxis2"]["side"] == "right" and layout["xaxis2"]["side"] == "bottom"
     # the default preset is balanced OT (g): every row sums to one
     np.testing.assert_allclose(plan.sum(axis=1), 1.0, atol=1e-6)
 

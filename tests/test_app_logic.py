@@ -140,7 +140,7 @@ def test_rows_to_draw_keeps_small_matrices_whole_and_filters_large_ones() -> Non
 def test_cell_targets_carry_the_full_matrix_indices() -> None:
     plan = _figure1_plan().numpy()
     fig = add_cell_targets(plan_figure(plan[[1, 3]], ["2", "4"], ["A", "B", "∅"]), [1, 3])
-    targets = fig.data[1]
+    (targets,) = [trace for trace in fig.data if trace.name == "cells"]
     assert fig.data[0].type == "heatmap" and targets.type == "scatter"
     assert [tuple(map(int, c[:2])) for c in targets.customdata] == [
         (1, 0), (1, 1), (1, 2), (3, 0), (3, 1), (3, 2)
