@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import plotly.colors
 import plotly.graph_objects as go
 from numpy.typing import ArrayLike
 
@@ -68,7 +69,8 @@ def matrix_heatmap(
         row_labels: ``N`` labels, e.g. ``("1", ..., "5")``; always a categorical axis.
         col_labels: ``K`` labels, e.g. ``("A", "B", "∅")``; drawn above the matrix.
         title: the figure title.
-        colorscale: a Plotly colour scale name.
+        colorscale: a plotly.py colour scale name (e.g. ``"Blues"``), written into the figure
+            as its list of colours: plotly.js knows some names with other colours.
         zmin, zmax: the values mapped to the ends of the colour scale.
         colorbar_title: what the colours measure.
         row_title, col_title: axis titles.
@@ -98,7 +100,7 @@ def matrix_heatmap(
         "y": rows,
         "zmin": zmin,
         "zmax": zmax,
-        "colorscale": colorscale,
+        "colorscale": plotly.colors.get_colorscale(colorscale),
         "texttemplate": f"%{{z:{number}}}",
         "textfont": {"size": 15},
         "xgap": 2,
