@@ -17,6 +17,11 @@ the first ``--warmup`` presses of each are discarded. The median and p90 of each
 the medians, are printed. The target is a ratio of at most 1.5. This is a measurement, not a test:
 it exits 0 whatever the ratio.
 
+Where a step's time goes is printed too, from timestamps taken in the page: from the key press to
+the last websocket message of the step (the server's run, the transfer, and whatever the page
+drew while messages were still arriving) and from that message to the page settling (the
+browser drawing what came last).
+
     python bench/bench_browser.py                 # the default demo image, 30 presses each
     python bench/bench_browser.py --image 7       # the coins (a crowded scene)
     python bench/bench_browser.py --repeats 60 --verbose
@@ -53,7 +58,7 @@ EPS_SLIDER = 'input[type=range][aria-label="ε"]'
 IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
 
 # Settled: the script is not running and an element of `selector` shows a text containing
-# `text` (`exact`: equal to it) and has a non-empty box.
+# `text` (`exact`: equal to it) and has a non-empty box. The moment is kept in the page.
 SETTLED_JS = """([selector, text, exact]) => {
     const app = document.querySelector('[data-testid=stApp]');
     if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
@@ -61,10 +66,27 @@ SETTLED_JS = """([selector, text, exact]) => {
         const content = (node.textContent || '').trim();
         if (exact ? content !== text : !content.includes(text)) continue;
         const box = node.getBoundingClientRect();
-        if (box.width > 0 && box.height > 0) return true;
+        if (box.width > 0 && box.height > 0) {
+            window.__benchSettled = performance.now();
+            return true;
+        }
     }
     return false;
 }"""
+
+# Page-side timestamps: the last key press, and every websocket message the page handles.
+TIMESTAMPS_JS = """(() => {
+    window.__benchMessages = [];
+    document.addEventListener('keydown', () => { window.__benchKey = performance.now(); }, true);
+    const Socket = window.WebSocket;
+    window.WebSocket = function (...args) {
+        const socket = new Socket(...args);
+        socket.addEventListener('message', () => window.__benchMessages.push(performance.now()));
+        return socket;
+    };
+    window.WebSocket.prototype = Socket.prototype;
+    Object.assign(window.WebSocket, Socket);
+})();"""
 
 
 # ------------------------------------------------------------------------------ servers
@@ -85,11 +107,15 @@ class Target:
     direction: int = 1
     times: list[float] = field(default_factory=list)
     values: list[str] = field(default_factory=list)
+    # per press, seconds from the key press to the last message, and from it to settling
+    to_last_message: list[float] = field(default_factory=list)
+    after_last_message: list[float] = field(default_factory=list)
 
 
 def _open_page(browser: Browser, url: str) -> Page:
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     page.set_default_timeout(TIMEOUT_MS)
+    page.add_init_script(TIMESTAMPS_JS)
     page.goto(url)
     page.wait_for_selector(IDLE)
     page.wait_for_selector(EPS_SLIDER, state="attached")
@@ -136,10 +162,17 @@ def measure_press(target: Target) -> float:
     new_index = index + target.direction
     label = format_value(EPS_VALUES[new_index])
     slider.focus()
+    target.page.evaluate("window.__benchMessages = []")
     start = time.perf_counter()
     slider.press(key)
     _wait_settled(target, label)
     elapsed = time.perf_counter() - start
+    key_ms, last_ms, settled_ms = target.page.evaluate(
+        "[window.__benchKey, window.__benchMessages.at(-1) ?? null, window.__benchSettled]"
+    )
+    if last_ms is not None and key_ms is not None and last_ms >= key_ms:
+        target.to_last_message.append((last_ms - key_ms) / 1e3)
+        target.after_last_message.append(max(settled_ms - last_ms, 0.0) / 1e3)
     after = int(slider.input_value())
     if after != new_index:
         raise RuntimeError(
@@ -166,6 +199,14 @@ def report(targets: list[Target], warmup: int) -> None:
             f"{target.name:<{width}}  {len(kept):>7}  {1e3 * statistics.median(kept):>9.0f}  "
             f"{1e3 * _p90(kept):>6.0f}  {1e3 * min(kept):>6.0f}  {1e3 * max(kept):>6.0f}"
         )
+    print(f"{'page':<{width}}  key press to last message ms  last message to settled ms")
+    for target in targets:
+        to_last, after = target.to_last_message[warmup:], target.after_last_message[warmup:]
+        if to_last:
+            print(
+                f"{target.name:<{width}}  {1e3 * statistics.median(to_last):>28.0f}  "
+                f"{1e3 * statistics.median(after):>26.0f}"
+            )
     app, bare = targets
     ratio = statistics.median(app.times[warmup:]) / statistics.median(bare.times[warmup:])
     verdict = "within" if ratio <= TARGET_RATIO else "ABOVE"
