@@ -90,7 +90,14 @@ def test_slider_preset_and_next_image(
             expect(_charts(page)).to_have_count(3)
             _expect_chart_title(page, "figure1_coffee.jpg")
             _expect_chart_title(page, "ε = 0.05, τ1 = ∞, τ2 = ∞")
-            expect(_charts(page).first.locator(".imagelayer image")).to_have_count(1)
+            picture = _charts(page).first.locator(".imagelayer image")
+            expect(picture).to_have_count(1)
+            # the picture is served by the media endpoint, not embedded in every figure sent
+            href = picture.get_attribute("href") or ""
+            assert href.startswith("/media/") and href.endswith(".jpg"), href
+            served = page.request.get(app_server + href)
+            assert served.status == 200 and served.headers["content-type"] == "image/jpeg"
+            assert served.body()[:2] == b"\xff\xd8"  # a JPEG
             _screenshot(page, tmp_path, "demo-figure1.png")
 
             preset = page.get_by_role("combobox", name="Preset (panel of Figure 1)")

@@ -331,3 +331,19 @@ def _without_empty(value):
     if isinstance(value, list):
         return [_without_empty(item) for item in value]
     return value
+
+
+def test_picture_embedded_or_loaded_from_a_url(fig1_problem, ot_plan):
+    import base64
+    import io
+
+    from uotviz.scene_figure import picture_jpeg
+
+    image = Image.new("RGB", (240, 215), "orange")
+    embedded = scene_figure(image, WIDTH, HEIGHT, fig1_problem, ot_plan).layout.images[0].source
+    jpeg = picture_jpeg(image)
+    assert jpeg[:2] == b"\xff\xd8" and Image.open(io.BytesIO(jpeg)).size == (240, 215)
+    assert embedded == "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
+    served = scene_figure(image, WIDTH, HEIGHT, fig1_problem, ot_plan, picture_url="/media/p.jpg")
+    (picture,) = served.layout.images
+    assert picture.source == "/media/p.jpg" and (picture.sizex, picture.sizey) == (WIDTH, HEIGHT)

@@ -34,7 +34,7 @@ from plotly.subplots import make_subplots
 from uotviz.figures import unvalidated_figure
 from uotviz.matching import BACKGROUND, MatchingProblem
 
-__all__ = ["GT_PALETTE", "figure1_gallery", "line_width", "scene_figure"]
+__all__ = ["GT_PALETTE", "figure1_gallery", "line_width", "picture_jpeg", "scene_figure"]
 
 GT_PALETTE: tuple[str, ...] = (
     "#e6194b",  # red
@@ -125,23 +125,33 @@ def _rgba(color: str, alpha: float) -> str:
     return f"rgba({red}, {green}, {blue}, {alpha:.3g})"
 
 
-_SOURCES: dict[tuple[int, int | None], tuple[str, int, int]] = {}
-"""Data URIs already made, by (id of a live image, max_side): a slider step redraws the same
-picture, and encoding it again would be wasted work."""
+_ENCODED: dict[tuple[int, int | None], tuple[bytes, str]] = {}
+"""JPEG bytes and data URIs already made, by (id of a live image, max_side): a slider step redraws
+the same picture, and encoding it again would be wasted work."""
 
 
-def _image_source(image: Image.Image, max_side: int | None = None) -> tuple[str, int, int]:
-    """A base64 JPEG data URI of ``image`` (downscaled to ``max_side``), and its size.
+def picture_jpeg(image: Image.Image, max_side: int | None = None) -> bytes:
+    """``image`` as JPEG bytes (quality 88), downscaled to ``max_side`` pixels on its longer side.
 
     Remembered for as long as ``image`` lives (images are treated as read-only)."""
+    return _encoded(image, max_side)[0]
+
+
+def _data_uri(image: Image.Image, max_side: int | None = None) -> str:
+    """:func:`picture_jpeg` as a base64 data URI (remembered the same way)."""
+    return _encoded(image, max_side)[1]
+
+
+def _encoded(image: Image.Image, max_side: int | None) -> tuple[bytes, str]:
     key = (id(image), max_side)
-    if key not in _SOURCES:
-        _SOURCES[key] = _encode_image(image, max_side)
-        weakref.finalize(image, _SOURCES.pop, key, None)
-    return _SOURCES[key]
+    if key not in _ENCODED:
+        data = _encode_jpeg(image, max_side)
+        _ENCODED[key] = (data, "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii"))
+        weakref.finalize(image, _ENCODED.pop, key, None)
+    return _ENCODED[key]
 
 
-def _encode_image(image: Image.Image, max_side: int | None) -> tuple[str, int, int]:
+def _encode_jpeg(image: Image.Image, max_side: int | None) -> bytes:
     rgb = image.convert("RGB")
     if max_side is not None and max(rgb.size) > max_side:
         ratio = max_side / max(rgb.size)
@@ -149,8 +159,7 @@ def _encode_image(image: Image.Image, max_side: int | None) -> tuple[str, int, i
         rgb = rgb.resize(size, Image.Resampling.LANCZOS)
     buffer = io.BytesIO()
     rgb.save(buffer, format="JPEG", quality=88)
-    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return "data:image/jpeg;base64," + encoded, rgb.width, rgb.height
+    return buffer.getvalue()
 
 
 @dataclass
@@ -556,14 +565,15 @@ def _backdrop(
     height: float,
     xref: str,
     yref: str,
-    source: tuple[str, int, int] | None = None,
+    source: str | None = None,
 ) -> tuple[list[dict], list[dict]]:
     """The picture as a layout image stretched over the canvas ``[0, width] x [0, height]`` of
     annotation pixels, or a grey canvas shape without one.
 
     A layout image, not an image trace: the browser draws it as one ``<image>`` element, about
-    half the drawing time of an image trace on the demo pictures. ``source`` is a data URI made
-    earlier (a thumbnail shared by several panels); by default the picture's own.
+    half the drawing time of an image trace on the demo pictures. ``source`` is where the browser
+    reads the picture from: a URL, or a data URI made earlier (a thumbnail shared by several
+    panels); by default the picture is embedded as a data URI.
 
     Returns:
         (layout images, shapes).
@@ -574,7 +584,7 @@ def _backdrop(
             fillcolor=CANVAS_COLOR, line={"width": 0}, layer="below",
         )  # fmt: skip
         return [], [canvas]
-    uri = (source if source is not None else _image_source(image))[0]
+    uri = source if source is not None else _data_uri(image)
     # y points down: the image's top edge is at y = 0.
     picture = dict(
         source=uri, xref=xref, yref=yref, x=0, y=0, sizex=width, sizey=height,
@@ -601,6 +611,7 @@ def scene_figure(
     max_predictions: int = 200,
     min_mass: float = 0.01,
     title: str = "",
+    picture_url: str | None = None,
 ) -> go.Figure:
     """The image with its boxes and the matching of ``plan`` drawn on it (Figure 1(a)).
 
@@ -620,6 +631,9 @@ def scene_figure(
             hidden.
         min_mass: lines and ∅ discs carrying less than this are not drawn.
         title: the figure title.
+        picture_url: a URL the browser can load ``image`` from (a server's copy of
+            :func:`picture_jpeg`, say); by default the picture is embedded in the figure as a
+            data URI, which makes every figure sent about 90 kB heavier.
 
     Returns:
         The figure. Its traces carry ``meta["role"]``: ``"lines"`` (matching lines, one trace per
@@ -638,7 +652,7 @@ def scene_figure(
         highlight_gt=highlight_gt, max_predictions=max_predictions, min_mass=min_mass,
         style=_MAIN, legend=True,
     )  # fmt: skip
-    images, shapes = _backdrop(image, width, height, "x", "y")
+    images, shapes = _backdrop(image, width, height, "x", "y", picture_url)
     data = list(panel.traces)
     data += _legend_entries(
         "x", "y", has_plan=plan_array is not None, what=panel.what, first_colour=GT_PALETTE[0]
@@ -699,7 +713,7 @@ def figure1_gallery(
         horizontal_spacing=0.015, vertical_spacing=0.06 / rows,
     )  # fmt: skip
     # One thumbnail for every panel: the panels are a few hundred pixels wide.
-    source = None if image is None else _image_source(image, max_side=640)
+    source = None if image is None else _data_uri(image, max_side=640)
     data: list[dict] = []
     images: list[dict] = []
     shapes: list[dict] = []

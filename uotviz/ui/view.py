@@ -35,7 +35,7 @@ from uotviz.readout import (
     summary_line,
     summary_table,
 )
-from uotviz.scene_figure import scene_figure
+from uotviz.scene_figure import picture_jpeg, scene_figure
 from uotviz.selection import cell_from_point, scene_pick_from_point
 from uotviz.sliders import format_value
 from uotviz.sources import DataSource
@@ -119,6 +119,27 @@ def load_image(source: DataSource, image_id: int) -> OpenedImage | None:
     except ValueError as error:
         st.error(f"{error}. The boxes are drawn on a blank canvas.")
         return None
+
+
+def picture_url(image: OpenedImage, image_key: str) -> str | None:
+    """A URL the browser loads the picture from: Streamlit's media endpoint serves a JPEG copy of
+    it for as long as this session keeps drawing it. None where there is no media endpoint (the
+    scene then embeds the picture, about 90 kB more to send, parse and decode at every step).
+
+    ``image_key`` names the picture's place in the session (one picture at a time per key).
+    """
+    from streamlit.runtime import Runtime
+
+    if not Runtime.exists():
+        return None
+    try:
+        url = Runtime.instance().media_file_mgr.add(
+            picture_jpeg(image.image), "image/jpeg", f"uotviz.picture.{image_key}"
+        )
+    except Exception:  # noqa: BLE001 - any failure: embed the picture instead
+        return None
+    base = str(st.get_option("server.baseUrlPath") or "").strip("/")
+    return f"/{base}{url}" if base else url
 
 
 # ------------------------------------------------------------------------------ highlights
@@ -370,6 +391,7 @@ def matching_view(
                 max_predictions=max_drawn,
                 min_mass=MIN_MASS,
                 title=f"{scene.file_name}: the matching on the image",
+                picture_url=None if image is None else picture_url(image, "scene"),
             )
         except ValueError as error:
             st.error(f"The scene cannot be drawn: {error}")
