@@ -174,3 +174,17 @@ def test_settle_heap_freezes_once_per_source_and_module_set():
         assert settle_heap("test-source-b") is True  # a new source is settled again
     finally:
         gc.unfreeze()
+
+
+def test_markdown_table_aligns_numbers_and_escapes_text() -> None:
+    from uotviz.readout import markdown_table
+
+    table = markdown_table({"GT": ["A", "B"], "category": ["cup", "a|b\\c"], "mass": [1.0, 0.25]})
+    assert table.splitlines() == [
+        "| GT | category | mass |",
+        "| :--- | :--- | ---: |",
+        "| A | cup | 1.000 |",
+        "| B | a\\|b\\\\c | 0.250 |",
+    ]
+    with pytest.raises(ValueError):
+        markdown_table({"GT": ["A"], "mass": [1.0, 2.0]})

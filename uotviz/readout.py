@@ -19,6 +19,7 @@ __all__ = [
     "diagnostics",
     "rows_to_draw",
     "summary_line",
+    "markdown_table",
     "summary_table",
     "weights_preset",
 ]
@@ -73,6 +74,31 @@ def summary_table(summary: MatchingSummary, problem: MatchingProblem) -> dict[st
         "preds ≥ 0.5": [int(v) for v in summary.predictions_per_gt.tolist()],
         "unmatched": [round(float(v), 3) for v in summary.unmatched_gt_mass.tolist()],
     }
+
+
+def markdown_table(columns: dict[str, list]) -> str:
+    """A GitHub-flavoured Markdown table of ``columns`` (header -> values, all of one length).
+
+    Numbers are right-aligned and floats written with 3 decimals; ``|`` and backslashes in the
+    text are escaped so that a category name cannot break the table.
+    """
+
+    def cell(value: object) -> str:
+        text = f"{value:.3f}" if isinstance(value, float) else str(value)
+        return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+    headers = list(columns)
+    rows = list(zip(*columns.values(), strict=True))
+    numeric = [
+        all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+        for values in columns.values()
+    ]
+    lines = [
+        "| " + " | ".join(cell(h) for h in headers) + " |",
+        "| " + " | ".join("---:" if right else ":---" for right in numeric) + " |",
+    ]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
 
 
 def summary_line(summary: MatchingSummary, n: int) -> str:

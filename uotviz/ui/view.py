@@ -31,6 +31,7 @@ from uotviz.readout import (
     MAX_MATRIX_ROWS,
     cost_title,
     diagnostics,
+    markdown_table,
     rows_to_draw,
     summary_line,
     summary_table,
@@ -50,6 +51,8 @@ __all__ = ["load_image", "matching_problem", "matching_view", "needs_simulation"
 MIN_MASS = 0.01  # lines, discs and "receives mass" below this are not drawn
 NONE = -1  # the highlight selectboxes' "nothing highlighted" (a selectbox shows None as empty)
 SCENE_WIDTH_PX = 560  # about the scene column's width on a laptop screen
+_TABLE_ROWS = 8  # past this many ground truths the summary table scrolls
+_TABLE_HEIGHT_PX = 330
 
 
 def needs_simulation(scene: Scene, settings: CostSettings) -> bool:
@@ -357,9 +360,12 @@ def matching_view(
         summary = summarise(result.plan)
         st.markdown("**Matching summary**  \n" + summary_line(summary, n))
         if k > 1:
-            st.dataframe(
-                summary_table(summary, problem), hide_index=True, height=_table_height(k - 1)
-            )
+            # A Markdown table: lighter to send and to draw at every step than st.dataframe.
+            table = markdown_table(summary_table(summary, problem))
+            if k - 1 > _TABLE_ROWS:
+                st.container(height=_TABLE_HEIGHT_PX).markdown(table)
+            else:
+                st.markdown(table)
         highlight_pred, highlight_gt = _highlight_controls(problem, drawable)
         st.caption(diagnostics(result, eps))
         scene = source.dataset.scene(image_id)
@@ -440,10 +446,6 @@ def _extras(
         gallery_section(problem, image, width, height, "extras")
     if show_sweep:
         sweep_section(problem, params, "extras")
-
-
-def _table_height(rows: int) -> int:
-    return min(36 + 35 * rows, 320)
 
 
 # ------------------------------------------------------------------------------ downloads
