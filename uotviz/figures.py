@@ -142,10 +142,12 @@ def matrix_heatmap(
             "showgrid": False,
         },
     }
-    fig = unvalidated_figure([heatmap], layout)
+    data = [heatmap]
     if show_sums:
-        _add_sums(fig, z, sum_style(z.shape, number))
-    return fig
+        sums_trace, sums_layout = _sums(z, sum_style(z.shape, number))
+        data.append(sums_trace)
+        layout.update(sums_layout)
+    return unvalidated_figure(data, layout)
 
 
 def _cell_text_size(rows: int, cols: int) -> int:
@@ -161,7 +163,7 @@ def sum_style(shape: tuple[int, ...], number: str = ".3f") -> tuple[str, int]:
     return (".2f" if cols > 12 else number), (_SUM_FONT["size"] if size == 15 else size)
 
 
-def _add_sums(fig: go.Figure, z: np.ndarray, style: tuple[str, int]) -> None:
+def _sums(z: np.ndarray, style: tuple[str, int]) -> tuple[dict, dict]:
     """Row sums to the right of the matrix, column sums below it, as the tick labels of a second
     y axis on the right and a second x axis at the bottom.
 
@@ -169,7 +171,7 @@ def _add_sums(fig: go.Figure, z: np.ndarray, style: tuple[str, int]) -> None:
     plan took about 25 ms of the browser's drawing at every slider step. The second axes share
     the matrix's cell positions (``-0.5 .. K - 0.5`` and ``N - 0.5 .. -0.5``) and carry one
     empty trace, as Plotly draws only axes that some trace uses. ``style`` is the number format
-    and font size (see :func:`sum_style`).
+    and font size (see :func:`sum_style`). Returns the trace and the layout entries to add.
     """
     number, size = style
     rows, cols = z.shape
@@ -178,12 +180,10 @@ def _add_sums(fig: go.Figure, z: np.ndarray, style: tuple[str, int]) -> None:
         "tickmode": "array", "tickfont": font, "ticklabelstandoff": 6, "ticks": "",
         "showgrid": False, "zeroline": False,
     }  # fmt: skip
-    fig.add_trace(
-        {
-            "type": "scatter", "x": [None], "y": [None], "xaxis": "x2", "yaxis": "y2",
-            "hoverinfo": "skip", "showlegend": False, "name": "sums",
-        }
-    )  # fmt: skip
+    trace = {
+        "type": "scatter", "x": [None], "y": [None], "xaxis": "x2", "yaxis": "y2",
+        "hoverinfo": "skip", "showlegend": False, "name": "sums",
+    }  # fmt: skip
     titles = [
         {
             "x": 1.0, "xref": "paper", "xanchor": "left", "xshift": 8,
@@ -196,7 +196,7 @@ def _add_sums(fig: go.Figure, z: np.ndarray, style: tuple[str, int]) -> None:
             "text": "<b>Σ col</b>", "showarrow": False, "font": _SUM_FONT,
         },
     ]  # fmt: skip
-    fig.update_layout(
+    layout = dict(
         xaxis2={
             "overlaying": "x", "side": "bottom", "range": [-0.5, cols - 0.5],
             "tickvals": list(range(cols)),
@@ -207,8 +207,9 @@ def _add_sums(fig: go.Figure, z: np.ndarray, style: tuple[str, int]) -> None:
             "tickvals": list(range(rows)),
             "ticktext": [f"{total:{number}}" for total in z.sum(axis=1)], **ticks,
         },
-        annotations=[*fig.layout.annotations, *titles],
+        annotations=titles,
     )  # fmt: skip
+    return trace, layout
 
 
 def cost_figure(
