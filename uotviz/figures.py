@@ -49,6 +49,16 @@ def unvalidated_figure(data: list[dict], layout: dict) -> go.Figure:
     return go.Figure(data=data, layout={"template": {}, **layout}, _validate=False)
 
 
+_DIGITS = 8
+"""Decimals kept in the numbers a matrix sends to the browser: it shows 2 or 3 (cells, hover), and
+17-digit floats would double the JSON of a large matrix and the time to write it."""
+
+
+def _rounded(values: np.ndarray) -> list:
+    """``values`` as nested lists of floats rounded to :data:`_DIGITS` decimals."""
+    return np.round(np.asarray(values, dtype=np.float64), _DIGITS).tolist()
+
+
 def matrix_heatmap(
     values: ArrayLike,
     row_labels: Sequence[str],
@@ -97,7 +107,7 @@ def matrix_heatmap(
     number = f".{decimals}f"
     heatmap = {
         "type": "heatmap",
-        "z": z.tolist(),
+        "z": _rounded(z),
         "x": cols,
         "y": rows,
         "zmin": zmin,
@@ -287,9 +297,13 @@ def add_cell_targets(
         raise ValueError(f"{len(ids)} row ids for {len(rows)} rows")
     row_index, col_index = np.meshgrid(np.arange(len(rows)), np.arange(len(cols)), indexing="ij")
     row_index, col_index = row_index.ravel(), col_index.ravel()
-    customdata = np.stack(
-        [np.asarray(ids, dtype=np.float64)[row_index], col_index, z.ravel()], axis=1
-    ).tolist()
+    id_of_row = [ids[i] for i in row_index.tolist()]
+    customdata = [
+        [row, column, value]
+        for row, column, value in zip(
+            id_of_row, col_index.tolist(), _rounded(z.ravel()), strict=True
+        )
+    ]
     number = f".{decimals}f"
     hover = f"{row_title} %{{y}} → %{{x}}: %{{customdata[2]:{number}}}<extra></extra>"
     fig.add_trace(
