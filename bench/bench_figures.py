@@ -9,10 +9,10 @@ with the package's pure modules, at ε = 0.05, τ1 = τ2 = ∞, nothing highligh
 
 * scene: :func:`uotviz.scene_figure.scene_figure` (40 predictions at most, lines from 0.01), with
   the height the app gives it;
-* plan: :func:`uotviz.figures.plan_figure` of the rows :func:`uotviz.readout.rows_to_draw`
-  keeps, then ``fit_matrix_figure``, ``add_cell_targets`` and ``outline_cells`` as the app does;
-* cost: :func:`uotviz.figures.cost_figure` with the same three calls (not redrawn on a step, as
-  long as the cost does not change, but shown for comparison).
+* plan: :func:`uotviz.figures.app_matrix_figure` of the rows :func:`uotviz.readout.rows_to_draw`
+  keeps, as the app draws it;
+* cost: the same for the cost matrix (not redrawn on a step, as long as the cost does not
+  change, but shown for comparison).
 
 The reference is a bare chart: one 3-point scatter trace and a title, the cheapest chart there is.
 Each figure is serialised as Streamlit sends it (``plotly.io.to_json``) and drawn in one headless
@@ -58,16 +58,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from tests.streamlit_harness import CHROMIUM_ARGS  # noqa: E402
-from uotviz.figures import (  # noqa: E402
-    add_cell_targets,
-    cost_figure,
-    fit_matrix_figure,
-    outline_cells,
-    plan_figure,
-    unvalidated_figure,
-)
+from uotviz.figures import app_matrix_figure, unvalidated_figure  # noqa: E402
 from uotviz.matching import CostSettings, MatchingProblem, build_matching_problem  # noqa: E402
-from uotviz.readout import cost_title, rows_to_draw  # noqa: E402
+from uotviz.readout import cost_title, plan_title, rows_to_draw  # noqa: E402
 from uotviz.scene_figure import scene_figure  # noqa: E402
 from uotviz.sliders import format_value  # noqa: E402
 from uotviz.sources import DEMO, DataSource, demo_config, load_configured  # noqa: E402
@@ -175,12 +168,6 @@ def reference_figure() -> go.Figure:
     )
 
 
-def _plan_title(eps: float) -> str:
-    """The plan heatmap's title at τ1 = τ2 = ∞, as the app writes it."""
-    inf = format_value(math.inf)
-    return f"Plan N·P̂ at ε = {format_value(eps)}, τ1 = {inf}, τ2 = {inf}"
-
-
 def _shown(plan: np.ndarray) -> np.ndarray:
     """The rows the matrices draw (all of them when there are few)."""
     rows = rows_to_draw(plan)
@@ -189,31 +176,18 @@ def _shown(plan: np.ndarray) -> np.ndarray:
 
 def plan_chart(problem: MatchingProblem, plan: np.ndarray, eps: float) -> go.Figure:
     """The plan heatmap as the app draws it on a slider step, nothing highlighted."""
-    shown = _shown(plan)
-    labels = list(problem.row_labels)
-    fig = plan_figure(
-        plan[shown], [labels[i] for i in shown], list(problem.col_labels), title=_plan_title(eps)
-    )
-    fit_matrix_figure(fig, len(shown), plan.shape[1])
-    add_cell_targets(fig, shown.tolist())
-    outline_cells(fig, None, None)
-    return fig
+    return app_matrix_figure(
+        "plan", plan, problem.row_labels, problem.col_labels, _shown(plan).tolist(),
+        title=plan_title(eps, math.inf, math.inf),
+    )  # fmt: skip
 
 
 def cost_chart(problem: MatchingProblem, plan: np.ndarray, settings: CostSettings) -> go.Figure:
     """The cost heatmap of the plan's drawn rows, as the app draws it, nothing highlighted."""
-    shown = _shown(plan)
-    labels = list(problem.row_labels)
-    fig = cost_figure(
-        problem.cost.cpu().numpy()[shown],
-        [labels[i] for i in shown],
-        list(problem.col_labels),
-        title=cost_title(settings),
-    )
-    fit_matrix_figure(fig, len(shown), problem.cost.shape[1])
-    add_cell_targets(fig, shown.tolist())
-    outline_cells(fig, None, None)
-    return fig
+    return app_matrix_figure(
+        "cost", problem.cost.cpu().numpy(), problem.row_labels, problem.col_labels,
+        _shown(plan).tolist(), title=cost_title(settings),
+    )  # fmt: skip
 
 
 def image_figures(source: DataSource, image_id: int) -> tuple[str, list[Measured]]:

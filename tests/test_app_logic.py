@@ -191,3 +191,19 @@ def test_markdown_table_aligns_numbers_and_escapes_text() -> None:
     ]
     with pytest.raises(ValueError):
         markdown_table({"GT": ["A"], "mass": [1.0, 2.0]})
+
+
+def test_app_matrix_figure_draws_the_shown_rows_clickable_and_outlined() -> None:
+    from uotviz.figures import app_matrix_figure
+
+    plan = _figure1_plan().numpy()
+    labels, cols = ["1", "2", "3", "4", "5"], ["A", "B", "∅"]
+    fig = app_matrix_figure("plan", plan, labels, cols, [1, 3], title="t", outlined=(0, 1))
+    heatmap = fig.data[0]
+    assert list(heatmap.y) == ["2", "4"] and list(heatmap.x) == cols
+    np.testing.assert_allclose(heatmap.z, plan[[1, 3]], rtol=0, atol=5e-9)
+    (targets,) = [trace for trace in fig.data if trace.name == "cells"]
+    assert sorted({int(c[0]) for c in targets.customdata}) == [1, 3]  # full-matrix rows
+    assert len(fig.layout.shapes) == 2  # the outlined row and column
+    with pytest.raises(ValueError, match="kind"):
+        app_matrix_figure("sums", plan, labels, cols, [0], title="t")

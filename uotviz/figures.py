@@ -20,6 +20,7 @@ __all__ = [
     "COST_COLORSCALE",
     "PLAN_COLORSCALE",
     "add_cell_targets",
+    "app_matrix_figure",
     "cost_figure",
     "fit_matrix_figure",
     "matrix_heatmap",
@@ -373,4 +374,35 @@ def outline_cells(fig: go.Figure, row: int | None = None, column: int | None = N
             type="rect", xref="x", x0=column - 0.5, x1=column + 0.5, yref="y domain", y0=0, y1=1,
             **style,
         )  # fmt: skip
+    return fig
+
+
+def app_matrix_figure(
+    kind: str,
+    matrix: ArrayLike,
+    row_labels: Sequence[str],
+    col_labels: Sequence[str],
+    shown: Sequence[int],
+    *,
+    title: str,
+    outlined: tuple[int | None, int | None] = (None, None),
+) -> go.Figure:
+    """A cost or plan matrix as the app draws it: the ``shown`` rows of the full ``(N, K)``
+    ``matrix`` (indices, in order), sized by :func:`fit_matrix_figure`, clickable cells whose
+    ``customdata`` carries full-matrix row indices (:func:`add_cell_targets`), and ``outlined``
+    (a row index as drawn, a column index; None for neither) outlined.
+
+    Args:
+        kind: ``"plan"`` (:func:`plan_figure`) or ``"cost"`` (:func:`cost_figure`).
+        row_labels: the ``N`` labels of the full matrix's rows.
+    """
+    makers = {"plan": plan_figure, "cost": cost_figure}
+    if kind not in makers:
+        raise ValueError(f"kind must be 'plan' or 'cost', got {kind!r}")
+    rows = [int(i) for i in shown]
+    values = np.asarray(matrix, dtype=np.float64)[rows]
+    fig = makers[kind](values, [row_labels[i] for i in rows], list(col_labels), title=title)
+    fit_matrix_figure(fig, len(rows), values.shape[1])
+    add_cell_targets(fig, rows)
+    outline_cells(fig, *outlined)
     return fig

@@ -11,6 +11,7 @@ from numpy.typing import ArrayLike
 
 from uotviz.costs import CostWeights
 from uotviz.matching import COST_PRESETS, CostSettings, MatchingProblem, MatchingSummary
+from uotviz.sliders import format_value
 from uotviz.transport import TransportResult
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "rows_to_draw",
     "summary_line",
     "markdown_table",
+    "plan_title",
     "summary_table",
     "weights_preset",
 ]
@@ -119,6 +121,13 @@ def summary_line(summary: MatchingSummary, n: int) -> str:
 def weights_preset(weights: CostWeights) -> str | None:
     """The name in :data:`~uotviz.matching.COST_PRESETS` of these exact weights, or None."""
     return next((name for name, preset in COST_PRESETS.items() if preset == weights), None)
+
+
+def plan_title(eps: float, tau1: float, tau2: float) -> str:
+    """The plan heatmap's title: ``"Plan N·P̂ at ε = 0.05, τ1 = ∞, τ2 = ∞"``."""
+    return (
+        f"Plan N·P̂ at ε = {format_value(eps)}, τ1 = {format_value(tau1)}, τ2 = {format_value(tau2)}"
+    )
 
 
 def cost_title(settings: CostSettings) -> str:

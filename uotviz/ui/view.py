@@ -19,26 +19,20 @@ from uotviz.costs import CostWeights
 from uotviz.data import Scene, simulate_detr
 from uotviz.data.coco import OpenedImage
 from uotviz.export import plan_csv, plan_json, solve_diagnostics
-from uotviz.figures import (
-    add_cell_targets,
-    cost_figure,
-    fit_matrix_figure,
-    outline_cells,
-    plan_figure,
-)
+from uotviz.figures import app_matrix_figure
 from uotviz.matching import CostSettings, MatchingProblem, build_matching_problem, summarise
 from uotviz.readout import (
     MAX_MATRIX_ROWS,
     cost_title,
     diagnostics,
     markdown_table,
+    plan_title,
     rows_to_draw,
     summary_line,
     summary_table,
 )
 from uotviz.scene_figure import picture_jpeg, scene_figure
 from uotviz.selection import cell_from_point, scene_pick_from_point
-from uotviz.sliders import format_value
 from uotviz.sources import DataSource
 from uotviz.transport import TransportResult, solve
 from uotviz.ui.extras import gallery_section, sweep_section
@@ -256,7 +250,6 @@ def _matrices(
     highlighted row and column outlined."""
     eps, tau1, tau2 = params
     n, k = plan.shape
-    labels = list(problem.row_labels)
     shown = np.arange(n) if rows is None else rows
     if rows is not None:
         what = "anchors" if settings.anchors else "predictions"
@@ -267,25 +260,15 @@ def _matrices(
         if not len(rows):
             st.info("No row sends mass to a ground truth: there is nothing to draw.")
             return
-    row_labels = [labels[i] for i in shown]
-    cols = list(problem.col_labels)
-    plan_fig = plan_figure(
-        plan[shown],
-        row_labels,
-        cols,
-        title=(
-            f"Plan N·P̂ at ε = {format_value(eps)}, τ1 = {format_value(tau1)}, "
-            f"τ2 = {format_value(tau2)}"
-        ),
-    )
     m = k - 1
     pred, gt = highlight
     drawn_row = (
         int(np.flatnonzero(shown == pred)[0]) if pred is not None and pred in shown else None
     )
-    fit_matrix_figure(plan_fig, len(shown), k)
-    add_cell_targets(plan_fig, shown.tolist())
-    outline_cells(plan_fig, drawn_row, gt)
+    plan_fig = app_matrix_figure(
+        "plan", plan, problem.row_labels, problem.col_labels, shown.tolist(),
+        title=plan_title(eps, tau1, tau2), outlined=(drawn_row, gt),
+    )  # fmt: skip
     cost_fig = _cost_chart(problem, problem_key, settings, shown, (drawn_row, gt))
     wide = k > 4  # past four columns the cells no longer fit side by side: stack the two
     cost_col, plan_col = (st.container(), st.container()) if wide else st.columns(2, gap="large")
@@ -316,16 +299,10 @@ def _cost_chart(
     kept = st.session_state.get("cost_chart_figure")
     if kept is not None and kept[0] == key:
         return kept[1]
-    labels = list(problem.row_labels)
-    fig = cost_figure(
-        problem.cost.cpu().numpy()[shown],
-        [labels[i] for i in shown],
-        list(problem.col_labels),
-        title=cost_title(settings),
-    )
-    fit_matrix_figure(fig, len(shown), problem.cost.shape[1])
-    add_cell_targets(fig, shown.tolist())
-    outline_cells(fig, *outlined)
+    fig = app_matrix_figure(
+        "cost", problem.cost.cpu().numpy(), problem.row_labels, problem.col_labels,
+        shown.tolist(), title=cost_title(settings), outlined=outlined,
+    )  # fmt: skip
     st.session_state.cost_chart_figure = (key, fig)
     return fig
 
