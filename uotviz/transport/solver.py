@@ -169,22 +169,11 @@ def solve(
         )
         full = newton.plan(problem, f, g, solved_eps)
         potentials = g[0] if unbatched else g
-    row_error, col_error = _residuals(problem, full, f, g, tau1, tau2)
-    plan = (full[:, :n] * n).to(dtype=cost.dtype, device=cost.device)
-    plan = plan[0] if unbatched else plan
-    if cost.device.type == "cuda":
-        torch.cuda.synchronize(cost.device)
-    return TransportResult(
-        plan=plan,
-        potentials=potentials,
-        method=method,
-        iterations=iterations,
-        converged=converged,
-        row_error=row_error,
-        col_error=col_error,
-        seconds=time.perf_counter() - start,
+    return _result(
+        problem, cost, full, (f, g), (tau1, tau2), start, unbatched=unbatched,
+        potentials=potentials, method=method, iterations=iterations, converged=converged,
         eps=solved_eps,
-    )
+    )  # fmt: skip
 
 
 def _checked_mask(
@@ -287,20 +276,38 @@ def solve_batch_params(
             problem, e, t1, t2, tol, max_iter, None
         )
         full = newton.plan(problem, f, g, e)
-    row_error, col_error = _residuals(problem, full, f, g, t1, t2)
+    return _result(
+        problem, cost, full, (f, g), (t1, t2), start, unbatched=False, potentials=g,
+        method=method, iterations=iterations, converged=converged, eps=tuple(eps_v.tolist()),
+    )  # fmt: skip
+
+
+def _result(
+    problem: Problem,
+    cost: Tensor,
+    full: Tensor,
+    potentials_fg: tuple[Tensor | None, Tensor | None],
+    taus: tuple,
+    start: float,
+    *,
+    unbatched: bool,
+    **fields,
+) -> TransportResult:
+    """The end of every solve: marginal residuals, the plan ``N * P_hat`` (``full``'s real rows,
+    in ``cost``'s dtype and device, unbatched again for a 2-D cost) and the time since
+    ``start``, finished on the device. ``fields`` are the rest of the result."""
+    f, g = potentials_fg
+    row_error, col_error = _residuals(problem, full, f, g, *taus)
+    n = cost.shape[-2]
     plan = (full[:, :n] * n).to(dtype=cost.dtype, device=cost.device)
     if cost.device.type == "cuda":
         torch.cuda.synchronize(cost.device)
     return TransportResult(
-        plan=plan,
-        potentials=g,
-        method=method,
-        iterations=iterations,
-        converged=converged,
+        plan=plan[0] if unbatched else plan,
         row_error=row_error,
         col_error=col_error,
         seconds=time.perf_counter() - start,
-        eps=tuple(eps_v.tolist()),
+        **fields,
     )
 
 
