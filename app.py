@@ -17,7 +17,6 @@ from pathlib import Path
 
 import streamlit as st
 
-from uotviz.ui.heap import settle_heap
 from uotviz.ui.picker import pick_image
 from uotviz.ui.settings import cost_settings, drawn_predictions, figure_format, simulation_settings
 from uotviz.ui.sources import choose_source
@@ -73,4 +72,3 @@ st.caption(
 )
 problem_key = f"{source.key}|{image_id}|{settings}|{simulation}"
 matching_view(source, image_id, settings, problem, image, problem_key, max_drawn)
-settle_heap(source.key)  # keeps Streamlit's collection after each run short

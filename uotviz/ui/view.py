@@ -14,6 +14,7 @@ from dataclasses import astuple
 import numpy as np
 import streamlit as st
 import torch
+from streamlit.runtime import Runtime
 
 from uotviz.costs import CostWeights
 from uotviz.data import Scene, simulate_detr
@@ -125,8 +126,6 @@ def picture_url(image: OpenedImage, image_key: str) -> str | None:
 
     ``image_key`` names the picture's place in the session (one picture at a time per key).
     """
-    from streamlit.runtime import Runtime
-
     if not Runtime.exists():
         return None
     try:
