@@ -5,14 +5,19 @@ Two Streamlit servers are started on free local ports: the app (``app.py``, on i
 ``st.write`` of the value). Each is driven by Playwright in Debian's Chromium (one browser per
 page, so neither page is ever a background tab). The ε slider is focused, then ``--repeats`` times
 ArrowRight is pressed (ArrowLeft when the end of the range is reached, bouncing, so the value
-always changes) and the time from the key press to the page settling is measured:
+always changes) and the time from the key press to the page settling is measured. The page has
+settled when
 
-* the app's script state is back to ``notRunning``, and
+* the app's script state is back to ``notRunning``,
 * the new value is rendered: for uotviz the plan chart's title ``Plan N·P̂ at ε = <value>, ...``,
-  for the bare page the written ``ε = <value>``.
+  for the bare page the written ``ε = <value>``, and
+* nothing in the page has changed since for ``QUIET_MS``: a Plotly chart may still be drawing
+  (Streamlit draws a newly mounted chart once before it knows its width and again after) when
+  its title is already there.
 
-Both conditions are checked together by one in-page predicate polled on every animation frame.
-The two pages are measured alternately (A, B, A, B, ...) so that drift and noise hit both alike;
+The step ends at the first animation frame after the page's last DOM change, taken in the page
+(a ``MutationObserver`` on the whole document). The two pages are measured alternately
+(A, B, A, B, ...) so that drift and noise hit both alike;
 the first ``--warmup`` presses of each are discarded. The median and p90 of each, and the ratio of
 the medians, are printed. The target is a ratio of at most 1.5. This is a measurement, not a test:
 it exits 0 whatever the ratio.
@@ -56,27 +61,37 @@ TIMEOUT_MS = 60_000
 TARGET_RATIO = 1.5
 EPS_SLIDER = 'input[type=range][aria-label="ε"]'
 IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
+QUIET_MS = 500  # no DOM change for this long after the value is shown: the page has settled
 
-# Settled: the script is not running and an element of `selector` shows a text containing
-# `text` (`exact`: equal to it) and has a non-empty box. The moment is kept in the page.
-SETTLED_JS = """([selector, text, exact]) => {
+# Shown: the script is not running and an element of `selector` shows a text containing
+# `text` (`exact`: equal to it) and has a non-empty box.
+SHOWN_JS = """([selector, text, exact]) => {
     const app = document.querySelector('[data-testid=stApp]');
     if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
     for (const node of document.querySelectorAll(selector)) {
         const content = (node.textContent || '').trim();
         if (exact ? content !== text : !content.includes(text)) continue;
         const box = node.getBoundingClientRect();
-        if (box.width > 0 && box.height > 0) {
-            window.__benchSettled = performance.now();
-            return true;
-        }
+        if (box.width > 0 && box.height > 0) return true;
     }
     return false;
 }"""
 
-# Page-side timestamps: the last key press, and every websocket message the page handles.
+# Quiet: no DOM change for `quiet` ms.
+QUIET_JS = """(quiet) => performance.now() - window.__benchChanged >= quiet"""
+
+# Page-side timestamps: the last key press, every websocket message the page handles, the last
+# DOM change and the first animation frame after it (the page drawn).
 TIMESTAMPS_JS = """(() => {
     window.__benchMessages = [];
+    window.__benchChanged = window.__benchDrawn = performance.now();
+    let frameAsked = false;
+    new MutationObserver(() => {
+        window.__benchChanged = performance.now();
+        if (frameAsked) return;
+        frameAsked = true;
+        requestAnimationFrame(() => { frameAsked = false; window.__benchDrawn = performance.now(); });
+    }).observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
     document.addEventListener('keydown', () => { window.__benchKey = performance.now(); }, true);
     const Socket = window.WebSocket;
     window.WebSocket = function (...args) {
@@ -123,12 +138,14 @@ def _open_page(browser: Browser, url: str) -> Page:
 
 
 def _wait_settled(target: Target, value_label: str) -> None:
+    """Wait until the page shows ``value_label`` and has not changed for :data:`QUIET_MS`."""
     target.page.wait_for_function(
-        SETTLED_JS,
+        SHOWN_JS,
         arg=[target.selector, target.expected_text(value_label), target.exact],
         polling="raf",
         timeout=TIMEOUT_MS,
     )
+    target.page.wait_for_function(QUIET_JS, arg=QUIET_MS, polling=50, timeout=TIMEOUT_MS)
 
 
 def _choose_image(page: Page, image_id: int) -> None:
@@ -163,13 +180,14 @@ def measure_press(target: Target) -> float:
     label = format_value(EPS_VALUES[new_index])
     slider.focus()
     target.page.evaluate("window.__benchMessages = []")
-    start = time.perf_counter()
     slider.press(key)
     _wait_settled(target, label)
-    elapsed = time.perf_counter() - start
     key_ms, last_ms, settled_ms = target.page.evaluate(
-        "[window.__benchKey, window.__benchMessages.at(-1) ?? null, window.__benchSettled]"
+        "[window.__benchKey, window.__benchMessages.at(-1) ?? null, window.__benchDrawn]"
     )
+    if key_ms is None or settled_ms < key_ms:
+        raise RuntimeError(f"{target.name}: no key press or no change seen after {key}")
+    elapsed = (settled_ms - key_ms) / 1e3
     if last_ms is not None and key_ms is not None and last_ms >= key_ms:
         target.to_last_message.append((last_ms - key_ms) / 1e3)
         target.after_last_message.append(max(settled_ms - last_ms, 0.0) / 1e3)

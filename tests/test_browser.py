@@ -156,3 +156,83 @@ def test_slider_preset_and_next_image(
             expect(page.locator("[data-testid=stException]")).to_have_count(0)
         finally:
             browser.close()
+
+
+# Counts, per Plotly chart, the DOM nodes its graph div gains after its first drawing has
+# finished ('plotly_afterplot'): a chart that Streamlit's later passes redraw gains hundreds.
+# Plotly attaches `emit` to a graph div when it first draws it; the setter installed here on
+# the prototype catches that moment and starts watching the div.
+COUNT_REDRAWS_JS = """(() => {
+    Object.defineProperty(HTMLElement.prototype, 'emit', {
+        configurable: true,
+        set(emit) {
+            const gd = this;
+            let drawn = false;
+            gd.__nodesAddedAfterFirstDraw = 0;
+            const observer = new MutationObserver((records) => {
+                if (!drawn) return;
+                for (const record of records) gd.__nodesAddedAfterFirstDraw += record.addedNodes.length;
+            });
+            observer.observe(gd, {childList: true, subtree: true});
+            Object.defineProperty(gd, 'emit', {
+                configurable: true,
+                writable: true,
+                value(name, ...args) {
+                    if (name === 'plotly_afterplot' && !drawn) {
+                        drawn = true;
+                        observer.takeRecords();
+                    }
+                    return emit.call(gd, name, ...args);
+                },
+            });
+        },
+    });
+})();"""
+
+
+def test_a_slider_step_draws_each_chart_once_at_its_columns_width(
+    chromium_executable: str, app_server: str
+) -> None:
+    """Streamlit mounts a changed chart anew and hands its figure to plotly.js more than once;
+    the figures are built so that only the first pass draws (see ``uotviz.ui.charts``)."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_executable, args=CHROMIUM_ARGS
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.set_default_timeout(TIMEOUT_MS)
+            page.add_init_script(COUNT_REDRAWS_JS)
+            page.goto(app_server)
+            _wait_idle(page)
+            # the width probes report the columns' widths, and the charts are drawn at them
+            page.wait_for_function(
+                """() => {
+                    const gds = [...document.querySelectorAll('[data-testid=stPlotlyChart] .js-plotly-plot')];
+                    return gds.length === 3 && gds.every((gd) => typeof gd.layout?.width === 'number');
+                }"""
+            )
+            _wait_idle(page)
+            eps = page.locator('input[type=range][aria-label="ε"]')
+            eps.focus()
+            eps.press("ArrowRight")
+            _expect_chart_title(page, "ε = 0.1, τ1 = ∞, τ2 = ∞")
+            _wait_idle(page)
+            page.wait_for_timeout(1000)  # Streamlit's later passes over the new charts
+            charts = page.evaluate(
+                """() => [...document.querySelectorAll('[data-testid=stPlotlyChart]')].map((el) => {
+                    const gd = el.querySelector('.js-plotly-plot');
+                    return {title: gd.layout.title.text, width: gd.layout.width,
+                            element: el.getBoundingClientRect().width,
+                            added: gd.__nodesAddedAfterFirstDraw};
+                })"""
+            )
+            assert len(charts) == 3, charts
+            titles = [chart["title"] for chart in charts]
+            assert "ε = 0.1" in titles[2] and "figure1_coffee.jpg" in titles[0], titles
+            for chart in charts:
+                assert chart["width"] == int(chart["element"]), chart
+                assert chart["added"] < 10, chart
+            expect(page.locator("[data-testid=stException]")).to_have_count(0)
+        finally:
+            browser.close()

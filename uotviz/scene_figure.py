@@ -108,6 +108,13 @@ def _segments(x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray) ->
     return _with_gaps(xs), _with_gaps(ys)
 
 
+def _coords(values: np.ndarray) -> list[float]:
+    """Pixel coordinates rounded to 0.01, as a list: plotly.py would send a NumPy array as a
+    typed array, which plotly.js takes for new data at every redraw (see
+    :mod:`uotviz.ui.charts`)."""
+    return np.round(np.asarray(values, dtype=np.float64), 2).tolist()
+
+
 def _with_gaps(values: np.ndarray) -> list:
     """A list with NaN replaced by None (the gap Plotly draws between segments), last gap cut."""
     out = [None if math.isnan(v) else round(float(v), 2) for v in values]
@@ -326,7 +333,7 @@ def _scene_panel(
             ]
             panel.traces.append(
                 dict(
-                    type="scatter", x=mid[:, 0].round(2), y=mid[:, 1].round(2), mode="markers",
+                    type="scatter", x=_coords(mid[:, 0]), y=_coords(mid[:, 1]), mode="markers",
                     **axes, marker={"size": 10, "opacity": 0}, text=text,
                     hovertemplate="%{text}<extra></extra>", showlegend=False,
                     legendgroup="lines", meta={"role": "line hover"},
@@ -382,7 +389,7 @@ def _scene_panel(
             text.append(line)
         panel.traces.append(
             dict(
-                type="scatter", x=gt_centre[:, 0].round(2), y=gt_centre[:, 1].round(2),
+                type="scatter", x=_coords(gt_centre[:, 0]), y=_coords(gt_centre[:, 1]),
                 mode="markers", **axes,
                 marker={
                     "size": 9, "color": [_gt_color(j) for j in range(m)],
@@ -461,8 +468,8 @@ def _scene_panel(
                 text.append(line)
             panel.traces.append(
                 dict(
-                    type="scatter", x=pred_centre[drawn, 0].round(2),
-                    y=pred_centre[drawn, 1].round(2), mode="markers", **axes,
+                    type="scatter", x=_coords(pred_centre[drawn, 0]),
+                    y=_coords(pred_centre[drawn, 1]), mode="markers", **axes,
                     marker={"size": 5, "color": "black", "line": {"color": "white", "width": 1},
                             "opacity": label_opacity.tolist()},
                     text=text, hovertemplate="%{text}<extra></extra>", showlegend=False,
@@ -480,8 +487,8 @@ def _scene_panel(
                 sign = np.where(size >= 12, BACKGROUND, "")
                 panel.traces.append(
                     dict(
-                        type="scatter", x=pred_centre[bg_rows, 0].round(2),
-                        y=pred_centre[bg_rows, 1].round(2), mode="markers+text", **axes,
+                        type="scatter", x=_coords(pred_centre[bg_rows, 0]),
+                        y=_coords(pred_centre[bg_rows, 1]), mode="markers+text", **axes,
                         marker={
                             "size": size.round(2).tolist(), "color": BACKGROUND_COLOR,
                             "opacity": opacity.tolist(), "line": {"color": "white", "width": 1},

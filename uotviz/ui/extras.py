@@ -32,6 +32,7 @@ from uotviz.sweep import (
     sweep_plans,
     sweep_values,
 )
+from uotviz.ui.charts import show_chart
 
 __all__ = [
     "DEFAULT_SWEEP",
@@ -218,7 +219,7 @@ def gallery_section(
         "each ground truth to its best prediction (e). Bottom row, ε = 0.05: unbalanced OT "
         "close to (c) (f), balanced OT (g), unbalanced OT close to (e) (h)."
     )
-    st.plotly_chart(figure, key=f"{key_prefix}_gallery_chart")
+    show_chart(figure, key=f"{key_prefix}_gallery_chart")
 
 
 def sweep_section(
@@ -266,7 +267,7 @@ def sweep_section(
         st.error(f"The sweep cannot be computed: {error}")
         return
     st.caption(sweep_caption(parameter))
-    st.plotly_chart(
+    show_chart(
         figure,
         key=f"{key_prefix}_sweep_chart",
         config={"displayModeBar": False},  # it would cover the title; nothing to zoom

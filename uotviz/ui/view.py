@@ -36,6 +36,7 @@ from uotviz.scene_figure import picture_jpeg, scene_figure
 from uotviz.selection import cell_from_point, scene_pick_from_point
 from uotviz.sources import DataSource
 from uotviz.transport import TransportResult, solve
+from uotviz.ui.charts import show_chart
 from uotviz.ui.extras import gallery_section, sweep_section
 from uotviz.ui.heap import settle_heap
 from uotviz.ui.params import transport_controls
@@ -275,13 +276,14 @@ def _matrices(
         (cost_col, cost_fig, "cost_chart"),
         (plan_col, plan_fig, "plan_chart"),
     ):
-        column.plotly_chart(
-            fig,
-            key=key,
-            on_select=lambda key=key: _cell_clicked(key, m),
-            selection_mode="points",
-            config=_matrix_chart_config(f"{file_stem}_{key.removesuffix('_chart')}"),
-        )
+        with column:
+            show_chart(
+                fig,
+                key=key,
+                fit_column=True,
+                on_select=lambda key=key: _cell_clicked(key, m),
+                config=_matrix_chart_config(f"{file_stem}_{key.removesuffix('_chart')}"),
+            )
 
 
 def _cost_chart(
@@ -380,11 +382,11 @@ def matching_view(
         else:
             aspect = scene.height / max(scene.width, 1)
             figure.update_layout(height=int(min(720, max(300, SCENE_WIDTH_PX * aspect))) + 150)
-            st.plotly_chart(
+            show_chart(
                 figure,
                 key="scene_chart",
+                fit_column=True,
                 on_select=lambda: _scene_clicked(problem),
-                selection_mode="points",
                 config=_chart_config(f"{_stem(scene.file_name)}_scene"),
             )
     _matrices(

@@ -1,0 +1,140 @@
+"""Figures as the app sends them: nothing that makes plotly.js redraw a chart Streamlit re-hands it.
+
+The browser test ``test_a_slider_step_draws_each_chart_once_at_its_columns_width`` checks the
+effect in Chromium; these check the figures themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import plotly.graph_objects as go
+import plotly.io as pio
+import pytest
+from PIL import Image
+
+from uotviz.figures import app_matrix_figure, unvalidated_figure
+from uotviz.matching import CostSettings, build_matching_problem
+from uotviz.readout import plan_title
+from uotviz.scene_figure import scene_figure
+from uotviz.sources import DEMO, demo_config, load_configured
+from uotviz.transport import solve
+from uotviz.ui.charts import FONT, prepare_figure
+
+
+@pytest.fixture(scope="module")
+def demo_figures() -> dict[str, go.Figure]:
+    """The scene, plan and cost figures of the demo's Figure 1 image, as the view builds them."""
+    source = load_configured(DEMO, demo_config())
+    scene = source.dataset.scene(1)
+    problem = build_matching_problem(scene, CostSettings())
+    plan = solve(problem.cost, 0.05, math.inf, math.inf).plan.numpy()
+    image = Image.new("RGB", (scene.width, scene.height), "white")
+    shown = list(range(plan.shape[0]))
+    return {
+        "scene": scene_figure(
+            image, scene.width, scene.height, problem, plan, title="t", picture_url="/m.jpg"
+        ),
+        "plan": app_matrix_figure(
+            "plan", plan, problem.row_labels, problem.col_labels, shown,
+            title=plan_title(0.05, math.inf, math.inf), outlined=(1, 0),
+        ),  # fmt: skip
+        "cost": app_matrix_figure(
+            "cost", problem.cost.numpy(), problem.row_labels, problem.col_labels, shown,
+            title="Cost", outlined=(None, None),
+        ),  # fmt: skip
+    }
+
+
+def _sent(fig: go.Figure) -> dict:
+    """The figure's JSON as Streamlit sends it."""
+    return json.loads(pio.to_json(fig, validate=False))
+
+
+def _typed_arrays(value, path: str = "") -> list[str]:
+    """Paths of the typed arrays (``{"dtype", "bdata"}``) in a figure's JSON."""
+    if isinstance(value, dict):
+        if "bdata" in value:
+            return [path]
+        return [p for key, item in value.items() for p in _typed_arrays(item, f"{path}.{key}")]
+    if isinstance(value, list):
+        return [p for i, item in enumerate(value) for p in _typed_arrays(item, f"{path}[{i}]")]
+    return []
+
+
+def test_the_views_figures_send_plain_lists_not_typed_arrays(demo_figures) -> None:
+    for name, fig in demo_figures.items():
+        assert _typed_arrays(_sent(fig)) == [], name
+
+
+def test_prepared_figures_carry_width_revision_and_streamlits_selection_modes(
+    demo_figures,
+) -> None:
+    plan = go.Figure(demo_figures["plan"].to_dict(), _validate=False)
+    prepared = _sent(prepare_figure(plan, 438, selectable=True))
+    layout = prepared["layout"]
+    assert layout["template"] is False
+    assert layout["width"] == 438
+    assert (layout["clickmode"], layout["hovermode"], layout["dragmode"]) == (
+        "event+select",
+        "closest",
+        "pan",
+    )
+    assert layout["title"]["text"] == f"<b>{plan_title(0.05, math.inf, math.inf)}</b>"
+    assert layout["font"]["family"] == FONT
+    assert layout["hoverlabel"]["bgcolor"] == "white"
+    assert isinstance(layout["datarevision"], str) and layout["datarevision"]
+    assert all(trace.get("meta") is None for trace in prepared["data"])
+    # the figure's own choices are kept: the scene pans and picks the closest point
+    scene = go.Figure(demo_figures["scene"].to_dict(), _validate=False)
+    assert any(trace.meta for trace in scene.data)  # the roles, for Python readers
+    scene.update_layout(hovermode="x", font={"size": 13})
+    sent = _sent(prepare_figure(scene, None, selectable=True))
+    assert all(trace.get("meta") is None for trace in sent["data"])
+    layout = sent["layout"]
+    assert layout["hovermode"] == "x" and layout["font"] == {
+        "family": FONT,
+        "color": "#31333F",
+        "size": 13,
+    }
+    assert "width" not in layout  # no width known: Streamlit stretches the chart
+
+
+def test_preparing_twice_sends_the_same_figure(demo_figures) -> None:
+    """Streamlit keys a chart by its figure: a figure kept in the session (the cost heatmap)
+    and prepared at every run must not change, or it is mounted and drawn again."""
+    fig = go.Figure(demo_figures["cost"].to_dict(), _validate=False)
+    once = pio.to_json(prepare_figure(fig, 400, selectable=True), validate=False)
+    twice = pio.to_json(prepare_figure(fig, 400, selectable=True), validate=False)
+    assert once == twice
+
+
+def test_the_data_revision_follows_the_traces(demo_figures) -> None:
+    def revision(fig: go.Figure) -> str:
+        return prepare_figure(fig, None, selectable=False).layout.datarevision
+
+    plan = demo_figures["plan"].to_dict()
+    same = revision(go.Figure(plan, _validate=False))
+    assert revision(go.Figure(plan, _validate=False)) == same
+    changed = go.Figure(plan, _validate=False)
+    z = [list(row) for row in changed.data[0].z]
+    z[0][0] += 0.25
+    changed.data[0].z = z
+    assert revision(changed) != same
+    # the layout alone (a title) is no new data
+    retitled = go.Figure(plan, _validate=False)
+    retitled.update_layout(title={"text": "another"})
+    assert revision(retitled) == same
+
+
+def test_a_validated_figure_is_prepared_as_an_unvalidated_copy() -> None:
+    validated = go.Figure(go.Scatter(x=[1, 2], y=[3, 4]), layout={"title": {"text": "v"}})
+    prepared = prepare_figure(validated, 300, selectable=False)
+    assert prepared is not validated
+    layout = _sent(prepared)["layout"]
+    assert layout["template"] is False and layout["width"] == 300
+    assert layout["title"]["text"] == "<b>v</b>"
+    assert "clickmode" not in layout  # not selectable: Streamlit's defaults are not written
+    bare = unvalidated_figure([{"type": "scatter", "x": [1]}], {})
+    assert prepare_figure(bare, None, selectable=False) is bare
