@@ -90,7 +90,10 @@ TIMESTAMPS_JS = """(() => {
         window.__benchChanged = performance.now();
         if (frameAsked) return;
         frameAsked = true;
-        requestAnimationFrame(() => { frameAsked = false; window.__benchDrawn = performance.now(); });
+        requestAnimationFrame(() => {
+            frameAsked = false;
+            window.__benchDrawn = performance.now();
+        });
     }).observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
     document.addEventListener('keydown', () => { window.__benchKey = performance.now(); }, true);
     const Socket = window.WebSocket;

@@ -162,6 +162,8 @@ def test_slider_preset_and_next_image(
 # finished ('plotly_afterplot'): a chart that Streamlit's later passes redraw gains hundreds.
 # Plotly attaches `emit` to a graph div when it first draws it; the setter installed here on
 # the prototype catches that moment and starts watching the div.
+GRAPH_DIVS = "[data-testid=stPlotlyChart] .js-plotly-plot"
+
 COUNT_REDRAWS_JS = """(() => {
     Object.defineProperty(HTMLElement.prototype, 'emit', {
         configurable: true,
@@ -171,7 +173,9 @@ COUNT_REDRAWS_JS = """(() => {
             gd.__nodesAddedAfterFirstDraw = 0;
             const observer = new MutationObserver((records) => {
                 if (!drawn) return;
-                for (const record of records) gd.__nodesAddedAfterFirstDraw += record.addedNodes.length;
+                for (const record of records) {
+                    gd.__nodesAddedAfterFirstDraw += record.addedNodes.length;
+                }
             });
             observer.observe(gd, {childList: true, subtree: true});
             Object.defineProperty(gd, 'emit', {
@@ -207,10 +211,12 @@ def test_a_slider_step_draws_each_chart_once_at_its_columns_width(
             _wait_idle(page)
             # the width probes report the columns' widths, and the charts are drawn at them
             page.wait_for_function(
-                """() => {
-                    const gds = [...document.querySelectorAll('[data-testid=stPlotlyChart] .js-plotly-plot')];
-                    return gds.length === 3 && gds.every((gd) => typeof gd.layout?.width === 'number');
-                }"""
+                """(selector) => {
+                    const gds = [...document.querySelectorAll(selector)];
+                    return gds.length === 3
+                        && gds.every((gd) => typeof gd.layout?.width === 'number');
+                }""",
+                arg=GRAPH_DIVS,
             )
             _wait_idle(page)
             eps = page.locator('input[type=range][aria-label="ε"]')
@@ -233,6 +239,20 @@ def test_a_slider_step_draws_each_chart_once_at_its_columns_width(
             for chart in charts:
                 assert chart["width"] == int(chart["element"]), chart
                 assert chart["added"] < 10, chart
+
+            # a narrower window: the probes report the new widths and the charts follow them
+            page.set_viewport_size({"width": 1100, "height": 900})
+            page.wait_for_function(
+                """([selector, before]) => {
+                    const gds = [...document.querySelectorAll(selector)];
+                    const fits = (gd) => gd.layout.width
+                        === Math.floor(gd.parentElement.getBoundingClientRect().width);
+                    return gds.length === 3
+                        && gds.every((gd, i) => gd.layout.width < before[i] && fits(gd));
+                }""",
+                arg=[GRAPH_DIVS, [chart["width"] for chart in charts]],
+            )
+            _wait_idle(page)
             expect(page.locator("[data-testid=stException]")).to_have_count(0)
         finally:
             browser.close()

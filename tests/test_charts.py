@@ -32,18 +32,16 @@ def demo_figures() -> dict[str, go.Figure]:
     plan = solve(problem.cost, 0.05, math.inf, math.inf).plan.numpy()
     image = Image.new("RGB", (scene.width, scene.height), "white")
     shown = list(range(plan.shape[0]))
+    labels = (problem.row_labels, problem.col_labels, shown)
+    title = plan_title(0.05, math.inf, math.inf)
     return {
         "scene": scene_figure(
             image, scene.width, scene.height, problem, plan, title="t", picture_url="/m.jpg"
         ),
-        "plan": app_matrix_figure(
-            "plan", plan, problem.row_labels, problem.col_labels, shown,
-            title=plan_title(0.05, math.inf, math.inf), outlined=(1, 0),
-        ),  # fmt: skip
+        "plan": app_matrix_figure("plan", plan, *labels, title=title, outlined=(1, 0)),
         "cost": app_matrix_figure(
-            "cost", problem.cost.numpy(), problem.row_labels, problem.col_labels, shown,
-            title="Cost", outlined=(None, None),
-        ),  # fmt: skip
+            "cost", problem.cost.numpy(), *labels, title="Cost", outlined=(None, None)
+        ),
     }
 
 

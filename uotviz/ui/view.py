@@ -9,11 +9,13 @@ while the cost is the same (kept in ``st.session_state``).
 from __future__ import annotations
 
 import math
-from dataclasses import astuple
+from dataclasses import astuple, dataclass
 
 import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 import torch
+from streamlit.delta_generator import DeltaGenerator
 from streamlit.runtime import Runtime
 
 from uotviz.costs import CostWeights
@@ -36,19 +38,21 @@ from uotviz.scene_figure import picture_jpeg, scene_figure
 from uotviz.selection import cell_from_point, scene_pick_from_point
 from uotviz.sources import DataSource
 from uotviz.transport import TransportResult, solve
-from uotviz.ui.charts import show_chart
+from uotviz.ui.charts import column_width, show_chart
 from uotviz.ui.extras import gallery_section, sweep_section
 from uotviz.ui.heap import settle_heap
-from uotviz.ui.params import transport_controls
+from uotviz.ui.params import current_params, transport_controls
 from uotviz.ui.urlstate import write_url
 
 __all__ = ["load_image", "matching_problem", "matching_view", "needs_simulation"]
 
 MIN_MASS = 0.01  # lines, discs and "receives mass" below this are not drawn
 NONE = -1  # the highlight selectboxes' "nothing highlighted" (a selectbox shows None as empty)
-SCENE_WIDTH_PX = 560  # about the scene column's width on a laptop screen
+SCENE_WIDTH_PX = 560  # the scene column's width on a laptop screen, until the browser says
 _TABLE_ROWS = 8  # past this many ground truths the summary table scrolls
 _TABLE_HEIGHT_PX = 330
+_MATRIX_KEYS = ("cost_chart", "plan_chart")
+_SCENE_KEY = "scene_chart"
 
 
 def needs_simulation(scene: Scene, settings: CostSettings) -> bool:
@@ -172,14 +176,23 @@ def _cell_clicked(chart_key: str, gt_count: int) -> None:
     st.session_state.highlight_gt = NONE if column is None else column
 
 
-def _highlight_controls(problem: MatchingProblem, rows: list[int]) -> tuple[int | None, int | None]:
-    """Selectboxes for the highlighted prediction and ground truth (clicks set them too)."""
+def _current_highlights(problem: MatchingProblem) -> tuple[int | None, int | None]:
+    """The highlighted prediction and ground truth (None: none), reset when out of range."""
     state = st.session_state
     n, m = len(problem.row_labels), len(problem.col_labels) - 1
     if not 0 <= state.get("highlight_pred", NONE) < n:
         state.highlight_pred = NONE
     if not 0 <= state.get("highlight_gt", NONE) < m:
         state.highlight_gt = NONE
+    pred, gt = state.highlight_pred, state.highlight_gt
+    return (None if pred == NONE else pred), (None if gt == NONE else gt)
+
+
+def _highlight_controls(problem: MatchingProblem, rows: list[int]) -> None:
+    """Selectboxes for the highlighted prediction and ground truth (clicks set them too); call
+    :func:`_current_highlights` first."""
+    state = st.session_state
+    m = len(problem.col_labels) - 1
     pred_options = sorted(set(rows) | ({state.highlight_pred} - {NONE}))
     pred_col, gt_col = st.columns(2)
     pred_col.selectbox(
@@ -198,8 +211,6 @@ def _highlight_controls(problem: MatchingProblem, rows: list[int]) -> tuple[int 
         key="highlight_gt",
         help="Or click a ground truth's centre on the image, or a cell of a matrix.",
     )
-    pred, gt = state.highlight_pred, state.highlight_gt
-    return (None if pred == NONE else pred), (None if gt == NONE else gt)
 
 
 def _pred_label(problem: MatchingProblem, row: int) -> str:
@@ -236,7 +247,19 @@ def _solve(problem: MatchingProblem, key: str, eps: float, tau1: float, tau2: fl
 # ------------------------------------------------------------------------------ the view
 
 
-def _matrices(
+@dataclass
+class _Matrices:
+    """The cost and plan heatmaps of a step, or what is said instead of them."""
+
+    caption: str | None = None  # which rows are drawn, when not all of them
+    message: str | None = None  # shown instead of the heatmaps (nothing to draw)
+    cost: go.Figure | None = None
+    plan: go.Figure | None = None
+    gt_count: int = 0  # M, for decoding clicks on cells
+    wide: bool = False  # stack the two heatmaps instead of setting them side by side
+
+
+def _matrix_figures(
     problem: MatchingProblem,
     problem_key: str,
     plan: np.ndarray,
@@ -244,44 +267,59 @@ def _matrices(
     params: tuple[float, float, float],
     rows: np.ndarray | None,
     highlight: tuple[int | None, int | None],
-    file_stem: str = "uotviz",
-) -> None:
-    """The cost and plan heatmaps, side by side (stacked when the matrix is wide), with the
-    highlighted row and column outlined."""
+) -> _Matrices:
+    """The cost and plan heatmaps of the drawn rows, with the highlighted row and column
+    outlined."""
     eps, tau1, tau2 = params
     n, k = plan.shape
     shown = np.arange(n) if rows is None else rows
+    matrices = _Matrices(gt_count=k - 1, wide=k > 4)  # past 4 columns cells no longer fit
     if rows is not None:
         what = "anchors" if settings.anchors else "predictions"
-        st.caption(
+        matrices.caption = (
             f"{n:,} {what}: the matrices show only the {len(rows):,} rows sending at least "
             f"0.001 to a ground truth (at most {MAX_MATRIX_ROWS}, the heaviest)."
         )
         if not len(rows):
-            st.info("No row sends mass to a ground truth: there is nothing to draw.")
-            return
-    m = k - 1
+            matrices.message = "No row sends mass to a ground truth: there is nothing to draw."
+            return matrices
     pred, gt = highlight
     drawn_row = (
         int(np.flatnonzero(shown == pred)[0]) if pred is not None and pred in shown else None
     )
-    plan_fig = app_matrix_figure(
+    matrices.plan = app_matrix_figure(
         "plan", plan, problem.row_labels, problem.col_labels, shown.tolist(),
         title=plan_title(eps, tau1, tau2), outlined=(drawn_row, gt),
     )  # fmt: skip
-    cost_fig = _cost_chart(problem, problem_key, settings, shown, (drawn_row, gt))
-    wide = k > 4  # past four columns the cells no longer fit side by side: stack the two
-    cost_col, plan_col = (st.container(), st.container()) if wide else st.columns(2, gap="large")
-    for column, fig, key in (
-        (cost_col, cost_fig, "cost_chart"),
-        (plan_col, plan_fig, "plan_chart"),
-    ):
+    matrices.cost = _cost_chart(problem, problem_key, settings, shown, (drawn_row, gt))
+    return matrices
+
+
+def _matrix_columns(matrices: _Matrices) -> tuple[DeltaGenerator, DeltaGenerator] | None:
+    """The places of the two heatmaps, side by side or stacked, after their caption; None (and
+    the message) when there is nothing to draw."""
+    if matrices.caption:
+        st.caption(matrices.caption)
+    if matrices.message:
+        st.info(matrices.message)
+        return None
+    if matrices.wide:
+        return st.container(), st.container()
+    cost_col, plan_col = st.columns(2, gap="large")
+    return cost_col, plan_col
+
+
+def _show_matrices(
+    matrices: _Matrices, columns: tuple[DeltaGenerator, DeltaGenerator], file_stem: str
+) -> None:
+    """The heatmaps of :func:`_matrix_figures` in the places of :func:`_matrix_columns`."""
+    for column, fig, key in zip(columns, (matrices.cost, matrices.plan), _MATRIX_KEYS, strict=True):
         with column:
             show_chart(
                 fig,
                 key=key,
                 fit_column=True,
-                on_select=lambda key=key: _cell_clicked(key, m),
+                on_select=lambda key=key: _cell_clicked(key, matrices.gt_count),
                 config=_matrix_chart_config(f"{file_stem}_{key.removesuffix('_chart')}"),
             )
 
@@ -308,6 +346,53 @@ def _cost_chart(
     return fig
 
 
+def _scene_chart(
+    scene: Scene,
+    image: OpenedImage | None,
+    problem: MatchingProblem,
+    plan: np.ndarray,
+    highlight: tuple[int | None, int | None],
+    max_drawn: int,
+) -> go.Figure:
+    """The matching drawn on the picture, sized for the scene column (raises ValueError when
+    it cannot be drawn)."""
+    highlight_pred, highlight_gt = highlight
+    figure = scene_figure(
+        None if image is None else image.image,
+        scene.width,
+        scene.height,
+        problem,
+        plan,
+        highlight_pred=highlight_pred,
+        highlight_gt=highlight_gt,
+        max_predictions=max_drawn,
+        min_mass=MIN_MASS,
+        title=f"{scene.file_name}: the matching on the image",
+        picture_url=None if image is None else picture_url(image, "scene"),
+    )
+    # As tall as the picture is at the column's width (once the browser has measured it).
+    width = column_width(_SCENE_KEY) or SCENE_WIDTH_PX
+    aspect = scene.height / max(scene.width, 1)
+    figure.update_layout(height=int(min(720, max(300, width * aspect))) + 150)
+    return figure
+
+
+def _limit_case_note(params: tuple[float, float, float], n: int, k: int) -> str | None:
+    """What to say about the plan at a degenerate corner of the parameters, if anything."""
+    eps, tau1, tau2 = params
+    if eps == 0 and tau1 == 0 and tau2 == math.inf and n:
+        share = max(n - (k - 1), 0) / n
+        return (
+            "At ε = 0, τ1 = 0, τ2 = ∞ the background mass is not unique: uotviz spreads it "
+            f"evenly over all predictions (the ε → 0 limit at τ1 = 0 exactly, {share:.2g} "
+            "per row here). The published panel (e) draws it only on the predictions that "
+            "took no ground truth."
+        )
+    if eps == 0 and tau1 == 0 and tau2 == 0:
+        return "Both marginals free and no entropy: sending nothing costs least, the plan is 0."
+    return None
+
+
 @st.fragment
 def matching_view(
     source: DataSource,
@@ -319,87 +404,73 @@ def matching_view(
     max_drawn: int = 40,
 ) -> None:
     """The parameter controls, the solve, the scene and the matrices; a slider move reruns only
-    this. ``max_drawn`` caps the predictions drawn on the picture."""
-    eps, tau1, tau2 = transport_controls()
-    write_url()
+    this. ``max_drawn`` caps the predictions drawn on the picture.
+
+    Everything is computed before the first element is created (the sliders' values are in the
+    session already), so that the elements reach the browser together and it renders the page
+    once per step instead of once per batch of elements that arrived while the server worked.
+    """
+    params = current_params()
+    eps, tau1, tau2 = params
     _reset_highlights(problem_key)
     try:
         result: TransportResult = _solve(problem, problem_key, eps, tau1, tau2)
     except ValueError as error:
+        transport_controls()
         st.error(f"The solver refused the problem: {error}")
         return
     plan = result.plan.cpu().numpy()
     n, k = plan.shape
     rows = rows_to_draw(plan)
     drawable = list(range(n)) if rows is None else rows.tolist()
+    highlight = _current_highlights(problem)
+    scene = source.dataset.scene(image_id)
+    summary = summarise(result.plan)
+    # A Markdown table: lighter to send and to draw at every step than st.dataframe.
+    table = markdown_table(summary_table(summary, problem)) if k > 1 else None
+    try:
+        figure, scene_error = _scene_chart(scene, image, problem, plan, highlight, max_drawn), None
+    except ValueError as error:
+        figure, scene_error = None, f"The scene cannot be drawn: {error}"
+    matrices = _matrix_figures(problem, problem_key, plan, settings, params, rows, highlight)
 
+    # The layout first, then the light elements, the charts last: the browser then gets the
+    # charts together and draws them in one pass.
+    transport_controls()
+    write_url()
     scene_col, side_col = st.columns([3, 2], gap="large")
+    matrix_columns = _matrix_columns(matrices)
+    extras_row = st.container()
     with side_col:
-        summary = summarise(result.plan)
         st.markdown("**Matching summary**  \n" + summary_line(summary, n))
-        if k > 1:
-            # A Markdown table: lighter to send and to draw at every step than st.dataframe.
-            table = markdown_table(summary_table(summary, problem))
+        if table is not None:
             if k - 1 > _TABLE_ROWS:
                 st.container(height=_TABLE_HEIGHT_PX).markdown(table)
             else:
                 st.markdown(table)
-        highlight_pred, highlight_gt = _highlight_controls(problem, drawable)
+        _highlight_controls(problem, drawable)
         st.caption(diagnostics(result, eps))
-        scene = source.dataset.scene(image_id)
-        _downloads(problem, plan, result, settings, (eps, tau1, tau2), image_id, scene.file_name)
+        _downloads(problem, plan, result, settings, params, image_id, scene.file_name)
         for note in problem.notes:
             st.caption(note)
-        if eps == 0 and tau1 == 0 and tau2 == math.inf and n:
-            share = max(n - (k - 1), 0) / n
-            st.info(
-                "At ε = 0, τ1 = 0, τ2 = ∞ the background mass is not unique: uotviz spreads it "
-                f"evenly over all predictions (the ε → 0 limit at τ1 = 0 exactly, {share:.2g} "
-                "per row here). The published panel (e) draws it only on the predictions that "
-                "took no ground truth."
-            )
-        elif eps == 0 and tau1 == 0 and tau2 == 0:
-            st.info(
-                "Both marginals free and no entropy: sending nothing costs least, the plan is 0."
-            )
+        note = _limit_case_note(params, n, k)
+        if note:
+            st.info(note)
+    with extras_row:
+        _extras(problem, image, scene.width, scene.height, params)
     with scene_col:
-        try:
-            figure = scene_figure(
-                None if image is None else image.image,
-                scene.width,
-                scene.height,
-                problem,
-                plan,
-                highlight_pred=highlight_pred,
-                highlight_gt=highlight_gt,
-                max_predictions=max_drawn,
-                min_mass=MIN_MASS,
-                title=f"{scene.file_name}: the matching on the image",
-                picture_url=None if image is None else picture_url(image, "scene"),
-            )
-        except ValueError as error:
-            st.error(f"The scene cannot be drawn: {error}")
+        if figure is None:
+            st.error(scene_error)
         else:
-            aspect = scene.height / max(scene.width, 1)
-            figure.update_layout(height=int(min(720, max(300, SCENE_WIDTH_PX * aspect))) + 150)
             show_chart(
                 figure,
-                key="scene_chart",
+                key=_SCENE_KEY,
                 fit_column=True,
                 on_select=lambda: _scene_clicked(problem),
                 config=_chart_config(f"{_stem(scene.file_name)}_scene"),
             )
-    _matrices(
-        problem,
-        problem_key,
-        plan,
-        settings,
-        (eps, tau1, tau2),
-        rows,
-        (highlight_pred, highlight_gt),
-        _stem(scene.file_name),
-    )
-    _extras(problem, image, scene.width, scene.height, (eps, tau1, tau2))
+    if matrix_columns is not None:
+        _show_matrices(matrices, matrix_columns, _stem(scene.file_name))
     settle_heap(source.key)
 
 
