@@ -16,8 +16,8 @@ settled when
   its title is already there.
 
 The step ends at the first animation frame after the page's last DOM change, taken in the page
-(a ``MutationObserver`` on the whole document). The two pages are measured alternately
-(A, B, A, B, ...) so that drift and noise hit both alike;
+(a ``MutationObserver`` on the whole document). The pages are measured alternately
+(A, B, A, B, ...) so that drift and noise hit them alike;
 the first ``--warmup`` presses of each are discarded. The median and p90 of each, and the ratio of
 the medians, are printed. The target is a ratio of at most 1.5. This is a measurement, not a test:
 it exits 0 whatever the ratio.
@@ -30,6 +30,7 @@ browser drawing what came last).
     python bench/bench_browser.py                 # the default demo image, 30 presses each
     python bench/bench_browser.py --image 7       # the coins (a crowded scene)
     python bench/bench_browser.py --repeats 60 --verbose
+    python bench/bench_browser.py --floor         # also the bare page with two trivial charts
 
 Needs Debian's Chromium (``apt-get install -y chromium``) and the ``playwright`` package.
 """
@@ -57,6 +58,7 @@ from uotviz.sliders import EPS_VALUES, format_value  # noqa: E402
 
 APP = "app.py"
 BARE_APP = "bench/bare_slider_app.py"
+FLOOR_APP = "bench/two_charts_app.py"
 TIMEOUT_MS = 60_000
 TARGET_RATIO = 1.5
 EPS_SLIDER = 'input[type=range][aria-label="ε"]'
@@ -228,8 +230,12 @@ def report(targets: list[Target], warmup: int) -> None:
                 f"{target.name:<{width}}  {1e3 * statistics.median(to_last):>28.0f}  "
                 f"{1e3 * statistics.median(after):>26.0f}"
             )
-    app, bare = targets
-    ratio = statistics.median(app.times[warmup:]) / statistics.median(bare.times[warmup:])
+    app, bare, *floor = targets
+    bare_median = statistics.median(bare.times[warmup:])
+    for other in floor:
+        ratio = statistics.median(other.times[warmup:]) / bare_median
+        print(f"ratio of medians {other.name} / {bare.name} = {ratio:.2f}")
+    ratio = statistics.median(app.times[warmup:]) / bare_median
     verdict = "within" if ratio <= TARGET_RATIO else "ABOVE"
     print(
         f"ratio of medians {app.name} / {bare.name} = {ratio:.2f} "
@@ -238,9 +244,11 @@ def report(targets: list[Target], warmup: int) -> None:
 
 
 def run(playwright: Playwright, args: argparse.Namespace, chromium: str) -> list[Target]:
-    with streamlit_servers([APP, BARE_APP]) as (app_server, bare_server), ExitStack() as stack:
+    scripts = [APP, BARE_APP, FLOOR_APP] if args.floor else [APP, BARE_APP]
+    with streamlit_servers(scripts) as servers, ExitStack() as stack:
+        app_server, bare_server, *floor_server = servers
         browsers = []
-        for _ in range(2):  # one browser per page: neither is a throttled background tab
+        for _ in scripts:  # one browser per page: none is a throttled background tab
             browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             stack.callback(browser.close)
             browsers.append(browser)
@@ -263,6 +271,16 @@ def run(playwright: Playwright, args: argparse.Namespace, chromium: str) -> list
             exact=True,
         )
         targets = [app, bare]
+        if floor_server:
+            targets.append(
+                Target(
+                    "two charts",
+                    _open_page(browsers[2], floor_server[0].url),
+                    selector="[data-testid=stPlotlyChart] .gtitle",
+                    expected_text=lambda label: f"right at ε = {label}",
+                    exact=True,
+                )
+            )
         for target in targets:
             _check_start(target)
         for press in range(args.warmup + args.repeats):
@@ -279,7 +297,7 @@ def run(playwright: Playwright, args: argparse.Namespace, chromium: str) -> list
                         f"{1e3 * seconds:7.0f} ms{tag}",
                         flush=True,
                     )
-        for page in (app_page, bare_page):
+        for page in (target.page for target in targets):
             errors = page.locator("[data-testid=stException]").count()
             if errors:
                 print(f"warning: {errors} exception(s) shown on {page.url}", file=sys.stderr)
@@ -292,6 +310,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=3, help="discarded presses per page")
     parser.add_argument("--image", type=int, default=None, help="demo image id (7: the coins)")
     parser.add_argument("--verbose", action="store_true", help="print every press")
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also measure bench/two_charts_app.py: the bare page with two trivial charts",
+    )
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.warmup < 0:
         parser.error("--repeats must be at least 1 and --warmup at least 0")
