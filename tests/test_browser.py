@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,25 @@ pytestmark = pytest.mark.browser
 
 SCREENSHOT_DIR = Path("/tmp/uotviz-screens")
 TIMEOUT_MS = 60_000
+
+
+@contextmanager
+def _app_page(chromium_executable: str, url: str, init_script: str | None = None):
+    """A 1400 × 900 Chromium page showing the app at ``url``, idle; closed on exit."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_executable, args=CHROMIUM_ARGS
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.set_default_timeout(TIMEOUT_MS)
+            if init_script is not None:
+                page.add_init_script(init_script)
+            page.goto(url)
+            _wait_idle(page)
+            yield page
+        finally:
+            browser.close()
 
 
 def _wait_idle(page: Page) -> None:
@@ -78,84 +98,72 @@ def _screenshot(page: Page, tmp_path: Path, name: str) -> Path:
 def test_slider_preset_and_next_image(
     chromium_executable: str, app_server: str, tmp_path: Path
 ) -> None:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium_executable, args=CHROMIUM_ARGS
+    with _app_page(chromium_executable, app_server) as page:
+        expect(_charts(page)).to_have_count(3)
+        _expect_chart_title(page, "figure1_coffee.jpg")
+        _expect_chart_title(page, "ε = 0.05, τ1 = ∞, τ2 = ∞")
+        picture = _charts(page).first.locator(".imagelayer image")
+        expect(picture).to_have_count(1)
+        # the picture is served by the media endpoint, not embedded in every figure sent
+        href = picture.get_attribute("href") or ""
+        assert href.startswith("/media/") and href.endswith(".jpg"), href
+        served = page.request.get(app_server + href)
+        assert served.status == 200 and served.headers["content-type"] == "image/jpeg"
+        assert served.body()[:2] == b"\xff\xd8"  # a JPEG
+        _screenshot(page, tmp_path, "demo-figure1.png")
+
+        preset = page.get_by_role("combobox", name="Preset (panel of Figure 1)")
+        expect(preset).to_have_value("OT (g)")
+
+        eps = page.locator('input[type=range][aria-label="ε"]')
+        before = int(eps.input_value())
+        eps.focus()
+        eps.press("ArrowRight")
+        expect(eps).to_have_attribute("aria-valuetext", "0.1")
+        assert int(eps.input_value()) == before + 1
+        expect(preset).to_have_value("Custom")
+        _expect_chart_title(page, "ε = 0.1, τ1 = ∞, τ2 = ∞")
+        _wait_idle(page)
+        _screenshot(page, tmp_path, "eps-arrow-right.png")
+
+        preset.click()
+        page.get_by_role("option", name="Hungarian (d)").click()
+        expect(preset).to_have_value("Hungarian (d)")
+        expect(eps).to_have_attribute("aria-valuetext", "0")
+        _expect_chart_title(page, "ε = 0, τ1 = ∞, τ2 = ∞")
+        expect(page.get_by_text("method hungarian")).to_be_visible()
+        _wait_idle(page)
+        screenshot = _screenshot(page, tmp_path, "preset-hungarian.png")
+
+        assert screenshot.stat().st_size > 10_000
+        expect(page.locator("[data-testid=stException]")).to_have_count(0)
+        hungarian_plan = (
+            _charts(page)
+            .filter(has=page.locator(".gtitle", has_text="Plan N·P̂ at ε = 0, τ1 = ∞, τ2 = ∞"))
+            .first
         )
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.set_default_timeout(TIMEOUT_MS)
-            page.goto(app_server)
-            _wait_idle(page)
-            expect(_charts(page)).to_have_count(3)
-            _expect_chart_title(page, "figure1_coffee.jpg")
-            _expect_chart_title(page, "ε = 0.05, τ1 = ∞, τ2 = ∞")
-            picture = _charts(page).first.locator(".imagelayer image")
-            expect(picture).to_have_count(1)
-            # the picture is served by the media endpoint, not embedded in every figure sent
-            href = picture.get_attribute("href") or ""
-            assert href.startswith("/media/") and href.endswith(".jpg"), href
-            served = page.request.get(app_server + href)
-            assert served.status == 200 and served.headers["content-type"] == "image/jpeg"
-            assert served.body()[:2] == b"\xff\xd8"  # a JPEG
-            _screenshot(page, tmp_path, "demo-figure1.png")
+        heatmap = hungarian_plan.locator(".heatmaplayer")
+        expect(heatmap).to_be_visible()
+        # the Hungarian plan of Figure 1(d) has five ones (4 -> A, 5 -> B, 1, 2, 3 -> ∅)
+        cells = hungarian_plan.locator(".heatmaplayer text")
+        expect(cells).to_have_count(15)
+        assert [text.strip() for text in cells.all_text_contents()].count("1.000") == 5
 
-            preset = page.get_by_role("combobox", name="Preset (panel of Figure 1)")
-            expect(preset).to_have_value("OT (g)")
+        # a click on a cell of the plan highlights its prediction and ground truth
+        _click_cell(page, row=3, column=0)
+        highlight = page.get_by_role("combobox", name="Highlight prediction")
+        expect(highlight).to_have_value("4 cup")
+        expect(page.get_by_role("combobox", name="Highlight ground truth")).to_have_value("A cup")
+        _wait_idle(page)
+        _screenshot(page, tmp_path, "cell-click-highlight.png")
 
-            eps = page.locator('input[type=range][aria-label="ε"]')
-            before = int(eps.input_value())
-            eps.focus()
-            eps.press("ArrowRight")
-            expect(eps).to_have_attribute("aria-valuetext", "0.1")
-            assert int(eps.input_value()) == before + 1
-            expect(preset).to_have_value("Custom")
-            _expect_chart_title(page, "ε = 0.1, τ1 = ∞, τ2 = ∞")
-            _wait_idle(page)
-            _screenshot(page, tmp_path, "eps-arrow-right.png")
-
-            preset.click()
-            page.get_by_role("option", name="Hungarian (d)").click()
-            expect(preset).to_have_value("Hungarian (d)")
-            expect(eps).to_have_attribute("aria-valuetext", "0")
-            _expect_chart_title(page, "ε = 0, τ1 = ∞, τ2 = ∞")
-            expect(page.get_by_text("method hungarian")).to_be_visible()
-            _wait_idle(page)
-            screenshot = _screenshot(page, tmp_path, "preset-hungarian.png")
-
-            assert screenshot.stat().st_size > 10_000
-            expect(page.locator("[data-testid=stException]")).to_have_count(0)
-            hungarian_plan = (
-                _charts(page)
-                .filter(has=page.locator(".gtitle", has_text="Plan N·P̂ at ε = 0, τ1 = ∞, τ2 = ∞"))
-                .first
-            )
-            heatmap = hungarian_plan.locator(".heatmaplayer")
-            expect(heatmap).to_be_visible()
-            # the Hungarian plan of Figure 1(d) has five ones (4 -> A, 5 -> B, 1, 2, 3 -> ∅)
-            cells = hungarian_plan.locator(".heatmaplayer text")
-            expect(cells).to_have_count(15)
-            assert [text.strip() for text in cells.all_text_contents()].count("1.000") == 5
-
-            # a click on a cell of the plan highlights its prediction and ground truth
-            _click_cell(page, row=3, column=0)
-            highlight = page.get_by_role("combobox", name="Highlight prediction")
-            expect(highlight).to_have_value("4 cup")
-            expect(page.get_by_role("combobox", name="Highlight ground truth")).to_have_value(
-                "A cup"
-            )
-            _wait_idle(page)
-            _screenshot(page, tmp_path, "cell-click-highlight.png")
-
-            page.get_by_role("button", name="next image").click()
-            _expect_chart_title(page, "astronaut.jpg")
-            _wait_idle(page)
-            expect(_charts(page)).to_have_count(3)
-            _expect_chart_title(page, "ε = 0, τ1 = ∞, τ2 = ∞")
-            _screenshot(page, tmp_path, "next-image.png")
-            expect(page.locator("[data-testid=stException]")).to_have_count(0)
-        finally:
-            browser.close()
+        page.get_by_role("button", name="next image").click()
+        _expect_chart_title(page, "astronaut.jpg")
+        _wait_idle(page)
+        expect(_charts(page)).to_have_count(3)
+        _expect_chart_title(page, "ε = 0, τ1 = ∞, τ2 = ∞")
+        _screenshot(page, tmp_path, "next-image.png")
+        expect(page.locator("[data-testid=stException]")).to_have_count(0)
 
 
 # Counts, per Plotly chart, the DOM nodes its graph div gains after its first drawing has
@@ -199,60 +207,49 @@ def test_a_slider_step_draws_each_chart_once_at_its_columns_width(
 ) -> None:
     """Streamlit mounts a changed chart anew and hands its figure to plotly.js more than once;
     the figures are built so that only the first pass draws (see ``uotviz.ui.charts``)."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium_executable, args=CHROMIUM_ARGS
+    with _app_page(chromium_executable, app_server, COUNT_REDRAWS_JS) as page:
+        # the width probes report the columns' widths, and the charts are drawn at them
+        page.wait_for_function(
+            """(selector) => {
+                const gds = [...document.querySelectorAll(selector)];
+                return gds.length === 3
+                    && gds.every((gd) => typeof gd.layout?.width === 'number');
+            }""",
+            arg=GRAPH_DIVS,
         )
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.set_default_timeout(TIMEOUT_MS)
-            page.add_init_script(COUNT_REDRAWS_JS)
-            page.goto(app_server)
-            _wait_idle(page)
-            # the width probes report the columns' widths, and the charts are drawn at them
-            page.wait_for_function(
-                """(selector) => {
-                    const gds = [...document.querySelectorAll(selector)];
-                    return gds.length === 3
-                        && gds.every((gd) => typeof gd.layout?.width === 'number');
-                }""",
-                arg=GRAPH_DIVS,
-            )
-            _wait_idle(page)
-            eps = page.locator('input[type=range][aria-label="ε"]')
-            eps.focus()
-            eps.press("ArrowRight")
-            _expect_chart_title(page, "ε = 0.1, τ1 = ∞, τ2 = ∞")
-            _wait_idle(page)
-            page.wait_for_timeout(1000)  # Streamlit's later passes over the new charts
-            charts = page.evaluate(
-                """() => [...document.querySelectorAll('[data-testid=stPlotlyChart]')].map((el) => {
-                    const gd = el.querySelector('.js-plotly-plot');
-                    return {title: gd.layout.title.text, width: gd.layout.width,
-                            element: el.getBoundingClientRect().width,
-                            added: gd.__nodesAddedAfterFirstDraw};
-                })"""
-            )
-            assert len(charts) == 3, charts
-            titles = [chart["title"] for chart in charts]
-            assert "ε = 0.1" in titles[2] and "figure1_coffee.jpg" in titles[0], titles
-            for chart in charts:
-                assert chart["width"] == int(chart["element"]), chart
-                assert chart["added"] < 10, chart
+        _wait_idle(page)
+        eps = page.locator('input[type=range][aria-label="ε"]')
+        eps.focus()
+        eps.press("ArrowRight")
+        _expect_chart_title(page, "ε = 0.1, τ1 = ∞, τ2 = ∞")
+        _wait_idle(page)
+        page.wait_for_timeout(1000)  # Streamlit's later passes over the new charts
+        charts = page.evaluate(
+            """() => [...document.querySelectorAll('[data-testid=stPlotlyChart]')].map((el) => {
+                const gd = el.querySelector('.js-plotly-plot');
+                return {title: gd.layout.title.text, width: gd.layout.width,
+                        element: el.getBoundingClientRect().width,
+                        added: gd.__nodesAddedAfterFirstDraw};
+            })"""
+        )
+        assert len(charts) == 3, charts
+        titles = [chart["title"] for chart in charts]
+        assert "ε = 0.1" in titles[2] and "figure1_coffee.jpg" in titles[0], titles
+        for chart in charts:
+            assert chart["width"] == int(chart["element"]), chart
+            assert chart["added"] < 10, chart
 
-            # a narrower window: the probes report the new widths and the charts follow them
-            page.set_viewport_size({"width": 1100, "height": 900})
-            page.wait_for_function(
-                """([selector, before]) => {
-                    const gds = [...document.querySelectorAll(selector)];
-                    const fits = (gd) => gd.layout.width
-                        === Math.floor(gd.parentElement.getBoundingClientRect().width);
-                    return gds.length === 3
-                        && gds.every((gd, i) => gd.layout.width < before[i] && fits(gd));
-                }""",
-                arg=[GRAPH_DIVS, [chart["width"] for chart in charts]],
-            )
-            _wait_idle(page)
-            expect(page.locator("[data-testid=stException]")).to_have_count(0)
-        finally:
-            browser.close()
+        # a narrower window: the probes report the new widths and the charts follow them
+        page.set_viewport_size({"width": 1100, "height": 900})
+        page.wait_for_function(
+            """([selector, before]) => {
+                const gds = [...document.querySelectorAll(selector)];
+                const fits = (gd) => gd.layout.width
+                    === Math.floor(gd.parentElement.getBoundingClientRect().width);
+                return gds.length === 3
+                    && gds.every((gd, i) => gd.layout.width < before[i] && fits(gd));
+            }""",
+            arg=[GRAPH_DIVS, [chart["width"] for chart in charts]],
+        )
+        _wait_idle(page)
+        expect(page.locator("[data-testid=stException]")).to_have_count(0)
