@@ -8,14 +8,16 @@ For each demo image (``--images``, default 1 and 7) the figures the app builds o
 with the package's pure modules, at ε = 0.05, τ1 = τ2 = ∞, nothing highlighted:
 
 * scene: :func:`uotviz.scene_figure.scene_figure` (40 predictions at most, lines from 0.01), with
-  the height the app gives it;
+  the height the app gives it at that width;
 * plan: :func:`uotviz.figures.app_matrix_figure` of the rows :func:`uotviz.readout.rows_to_draw`
   keeps, as the app draws it;
 * cost: the same for the cost matrix (not redrawn on a step, as long as the cost does not
   change, but shown for comparison).
 
 The reference is a bare chart: one 3-point scatter trace and a title, the cheapest chart there is.
-Each figure is serialised as Streamlit sends it (``plotly.io.to_json``) and drawn in one headless
+Each figure is prepared as the app shows it (:func:`uotviz.ui.charts.prepare_figure`, at the
+widths of the app's columns in a 1400 px wide window: 532 px for the scene, 438 px for the
+matrices), serialised as Streamlit sends it (``plotly.io.to_json``) and drawn in one headless
 Chromium page (1400 × 900 viewport, an 800 px wide ``<div>``) running the plotly.js that ships
 with the plotly package. One draw is ``Plotly.purge`` (not timed), then ``await Plotly.newPlot``
 and the next animation frame plus a ``setTimeout(0)``, so that style, layout and paint are
@@ -65,11 +67,13 @@ from uotviz.scene_figure import scene_figure  # noqa: E402
 from uotviz.sliders import format_value  # noqa: E402
 from uotviz.sources import DEMO, DataSource, demo_config, load_configured  # noqa: E402
 from uotviz.transport import solve  # noqa: E402
+from uotviz.ui.charts import prepare_figure  # noqa: E402
 
 EPS, EPS_NEXT = 0.05, 0.1  # the measured step: ε = 0.05 and the slider's next value
 MAX_PREDICTIONS = 40  # as the app's matching view draws them
 MIN_MASS = 0.01
-SCENE_WIDTH_PX = 560  # the app's estimate of the scene column's width, for the figure's height
+SCENE_WIDTH_PX = 532  # the app's scene column at a 1400 px wide window
+MATRIX_WIDTH_PX = 438  # and its matrix columns
 DIV_WIDTH_PX = 800
 TIMEOUT_MS = 60_000
 REFERENCE = "bare chart"
@@ -142,18 +146,22 @@ class Measured:
     react_ms: list[float] = field(default_factory=list)
 
 
-def _to_json(fig: go.Figure) -> str:
-    """The figure as Streamlit sends it to the browser."""
-    return plotly.io.to_json(fig.to_dict(), validate=False)
+def _to_json(fig: go.Figure, width_px: int) -> str:
+    """The figure as the app sends it to the browser: prepared by
+    :func:`uotviz.ui.charts.prepare_figure` at ``width_px`` and selectable."""
+    copy = go.Figure(fig.to_dict(), _validate=False)
+    return plotly.io.to_json(prepare_figure(copy, width_px, selectable=True), validate=False)
 
 
-def _measured(name: str, fig: go.Figure, next_fig: go.Figure | None = None) -> Measured:
+def _measured(
+    name: str, fig: go.Figure, next_fig: go.Figure | None = None, width_px: int = DIV_WIDTH_PX
+) -> Measured:
     """A :class:`Measured` with the figure's JSON and its counts of drawn things."""
     layout = fig.layout
     return Measured(
         name=name,
-        json=_to_json(fig),
-        next_json=None if next_fig is None else _to_json(next_fig),
+        json=_to_json(fig, width_px),
+        next_json=None if next_fig is None else _to_json(next_fig, width_px),
         traces=len(fig.data),
         annotations=len(layout.annotations or ()),
         images=len(layout.images or ()),
@@ -223,9 +231,14 @@ def image_figures(source: DataSource, image_id: int) -> tuple[str, list[Measured
     )
     return about, [
         _measured(REFERENCE, reference_figure()),
-        _measured("scene", scene_at(plan), scene_at(next_plan)),
-        _measured("plan", plan_chart(problem, plan, EPS), plan_chart(problem, next_plan, EPS_NEXT)),
-        _measured("cost", cost_chart(problem, plan, settings)),
+        _measured("scene", scene_at(plan), scene_at(next_plan), SCENE_WIDTH_PX),
+        _measured(
+            "plan",
+            plan_chart(problem, plan, EPS),
+            plan_chart(problem, next_plan, EPS_NEXT),
+            MATRIX_WIDTH_PX,
+        ),
+        _measured("cost", cost_chart(problem, plan, settings), width_px=MATRIX_WIDTH_PX),
     ]
 
 
