@@ -159,11 +159,17 @@ def test_preset_shows_the_published_plan(app: AppTest, preset) -> None:
 
 def test_plan_figure_writes_row_and_column_sums(app: AppTest) -> None:
     plan = _matrix(app, PLAN)
-    layout = _chart(app, PLAN)["layout"]
-    # the sums are the tick labels of the second axes: rows on the right, columns below
-    assert layout["yaxis2"]["ticktext"] == [f"{total:.3f}" for total in plan.sum(axis=1)]
-    assert layout["xaxis2"]["ticktext"] == [f"{total:.3f}" for total in plan.sum(axis=0)]
-    assert layout["yaxis2"]["side"] == "right" and layout["xaxis2"]["side"] == "bottom"
+    traces = {trace.get("name"): trace for trace in _chart(app, PLAN)["data"]}
+    rows, cols = plan.shape
+    # text traces just outside the matrix: rows on its right, columns below it
+    row_sums, col_sums = traces["row sums"], traces["column sums"]
+    assert row_sums["text"] == [f"{total:.3f}" for total in plan.sum(axis=1)]
+    assert col_sums["text"] == [f"{total:.3f}" for total in plan.sum(axis=0)]
+    assert _decode(row_sums["x"]).tolist() == [cols - 0.5] * rows
+    assert _decode(row_sums["y"]).tolist() == list(range(rows))
+    assert _decode(col_sums["y"]).tolist() == [rows - 0.5] * cols
+    assert row_sums["textposition"] == "middle right"
+    assert col_sums["textposition"] == "bottom center"
     # the default preset is balanced OT (g): every row sums to one
     np.testing.assert_allclose(plan.sum(axis=1), 1.0, atol=1e-6)
 
