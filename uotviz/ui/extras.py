@@ -32,7 +32,7 @@ from uotviz.sweep import (
     sweep_plans,
     sweep_values,
 )
-from uotviz.ui.charts import show_chart
+from uotviz.ui.charts import prepare_figure, show_chart
 
 __all__ = [
     "DEFAULT_SWEEP",
@@ -210,6 +210,8 @@ def gallery_section(
                 title="The six matchings of the paper's Figure 1, on this image",
             )
             make_room_for_titles(figure)
+            # Kept as shown: preparing it again at every run is then cheap (see show_chart).
+            figure = prepare_figure(figure, None, selectable=False)
             st.session_state[state_key] = (figure_key, figure)
     except ValueError as error:
         st.error(f"The presets cannot be drawn: {error}")
