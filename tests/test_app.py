@@ -511,3 +511,19 @@ def test_gallery_and_sweep_appear_when_switched_on(app: AppTest) -> None:
     assert len(sweep) == 1 and len(sweep[0]["frames"]) == 25
     gallery = [spec for spec in specs if "xaxis6" in spec["layout"]]
     assert len(gallery) == 1  # six panels
+
+
+def test_charts_take_the_width_the_browser_reports(app: AppTest) -> None:
+    """The width probes' reports (browser input) size the charts; nonsense is ignored."""
+    assert _chart(app, SCENE)["layout"].get("width") is None  # not measured yet: stretched
+    app.session_state["scene_chart_width_probe"] = {"width": 500}
+    app.session_state["plan_chart_width_probe"] = {"width": "wide"}
+    app.session_state["cost_chart_width_probe"] = {"width": float("nan")}
+    app.run()
+    assert not app.exception
+    scene = _chart(app, SCENE)["layout"]
+    assert scene["width"] == 500
+    # the Figure 1 photograph is 480 x 430: as tall as it is drawn 500 px wide, plus the margins
+    assert scene["height"] == int(500 * 430 / 480) + 150
+    assert _chart(app, PLAN)["layout"].get("width") is None
+    assert _chart(app, COST)["layout"].get("width") is None

@@ -20,7 +20,7 @@ from uotviz.readout import plan_title
 from uotviz.scene_figure import scene_figure
 from uotviz.sources import DEMO, demo_config, load_configured
 from uotviz.transport import solve
-from uotviz.ui.charts import FONT, prepare_figure
+from uotviz.ui.charts import FONT, prepare_figure, valid_width
 
 
 @pytest.fixture(scope="module")
@@ -136,3 +136,23 @@ def test_a_validated_figure_is_prepared_as_an_unvalidated_copy() -> None:
     assert "clickmode" not in layout  # not selectable: Streamlit's defaults are not written
     bare = unvalidated_figure([{"type": "scatter", "x": [1]}], {})
     assert prepare_figure(bare, None, selectable=False) is bare
+
+
+@pytest.mark.parametrize(
+    ("reported", "width"),
+    [
+        (532, 532),
+        (437.9, 437),
+        (150, 150),
+        (149, None),
+        (10_001, None),
+        (float("nan"), None),
+        (float("inf"), None),
+        (True, None),
+        ("532", None),
+        (None, None),
+        ([532], None),
+    ],
+)
+def test_a_reported_width_is_checked_like_any_input(reported, width) -> None:
+    assert valid_width(reported) == width

@@ -28,13 +28,22 @@ the app's figures for them).
 from __future__ import annotations
 
 import hashlib
+import math
 import pickle
 from collections.abc import Callable, Mapping
 
 import plotly.graph_objects as go
 import streamlit as st
 
-__all__ = ["FONT", "TEXT_COLOR", "column_width", "prepare_figure", "show_chart", "width_probe"]
+__all__ = [
+    "FONT",
+    "TEXT_COLOR",
+    "column_width",
+    "prepare_figure",
+    "show_chart",
+    "valid_width",
+    "width_probe",
+]
 
 FONT = '"Source Sans", sans-serif'
 """Streamlit's own font, served with the app."""
@@ -73,6 +82,7 @@ export default function ({ data, parentElement, setStateValue }) {
 _width_probe = st.components.v2.component("uotviz_width_probe", js=_WIDTH_JS, isolate_styles=False)
 
 _MIN_WIDTH_PX = 150  # narrower than this Streamlit draws a chart at 150 px anyway
+_MAX_WIDTH_PX = 10_000
 
 
 def _probe_key(name: str) -> str:
@@ -84,10 +94,17 @@ def column_width(name: str) -> int | None:
     as the browser last reported it; None before it has (the first run of a session, or where
     no browser runs, as under AppTest)."""
     state = st.session_state.get(_probe_key(name))
-    width = state.get("width") if isinstance(state, Mapping) else None
-    if isinstance(width, bool) or not isinstance(width, int | float) or width < _MIN_WIDTH_PX:
+    return valid_width(state.get("width") if isinstance(state, Mapping) else None)
+
+
+def valid_width(value: object) -> int | None:
+    """``value`` (as reported by a browser) as a chart width in whole pixels, or None when it is
+    not a finite number from 150 to 10,000: the browser's report is input like any other."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return int(width)
+    if not math.isfinite(value) or not _MIN_WIDTH_PX <= value <= _MAX_WIDTH_PX:
+        return None
+    return int(value)
 
 
 def width_probe(name: str) -> None:
