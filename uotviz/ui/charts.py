@@ -21,7 +21,7 @@ which doubled the drawing of a step. :func:`show_chart` sends figures where noth
   everything when it differs.
 
 The figures must hold plain lists, not NumPy arrays: plotly.py sends those as typed arrays,
-which plotly.js compares as changed whatever the revision (``tests/test_app_logic.py`` checks
+which plotly.js compares as changed whatever the revision (``tests/test_charts.py`` checks
 the app's figures for them).
 """
 
