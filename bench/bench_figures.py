@@ -63,7 +63,7 @@ from tests.streamlit_harness import CHROMIUM_ARGS  # noqa: E402
 from uotviz.figures import app_matrix_figure, unvalidated_figure  # noqa: E402
 from uotviz.matching import CostSettings, MatchingProblem, build_matching_problem  # noqa: E402
 from uotviz.readout import cost_title, plan_title, rows_to_draw  # noqa: E402
-from uotviz.scene_figure import scene_figure  # noqa: E402
+from uotviz.scene_figure import scene_figure, scene_height  # noqa: E402
 from uotviz.sliders import format_value  # noqa: E402
 from uotviz.sources import DEMO, DataSource, demo_config, load_configured  # noqa: E402
 from uotviz.transport import solve  # noqa: E402
@@ -219,8 +219,7 @@ def image_figures(source: DataSource, image_id: int) -> tuple[str, list[Measured
             min_mass=MIN_MASS,
             title=f"{scene.file_name}: the matching on the image",
         )
-        aspect = scene.height / max(scene.width, 1)
-        fig.update_layout(height=int(min(720, max(300, SCENE_WIDTH_PX * aspect))) + 150)
+        fig.update_layout(height=scene_height(SCENE_WIDTH_PX, scene.width, scene.height))
         return fig
 
     plan, next_plan = plan_at(EPS), plan_at(EPS_NEXT)

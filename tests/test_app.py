@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from uotviz.data.demo import FIGURE1_IMAGE_ID
 from uotviz.figure1 import PRESETS
+from uotviz.scene_figure import scene_height
 from uotviz.sliders import CUSTOM, EPS_VALUES, TAU_VALUES, preset_names
 
 INF = math.inf
@@ -523,7 +524,9 @@ def test_charts_take_the_width_the_browser_reports(app: AppTest) -> None:
     assert not app.exception
     scene = _chart(app, SCENE)["layout"]
     assert scene["width"] == 500
-    # the Figure 1 photograph is 480 x 430: as tall as it is drawn 500 px wide, plus the margins
-    assert scene["height"] == int(500 * 430 / 480) + 150
+    # the Figure 1 photograph is 480 x 430: as tall as it is drawn 500 px wide, plus the title
+    # and the legend
+    assert scene["height"] == scene_height(500, 480, 430)
+    assert int(500 * 430 / 480) < scene["height"] < int(500 * 430 / 480) + 200
     assert _chart(app, PLAN)["layout"].get("width") is None
     assert _chart(app, COST)["layout"].get("width") is None

@@ -34,7 +34,14 @@ from plotly.subplots import make_subplots
 from uotviz.figures import unvalidated_figure
 from uotviz.matching import BACKGROUND, MatchingProblem
 
-__all__ = ["GT_PALETTE", "figure1_gallery", "line_width", "picture_jpeg", "scene_figure"]
+__all__ = [
+    "GT_PALETTE",
+    "figure1_gallery",
+    "line_width",
+    "picture_jpeg",
+    "scene_figure",
+    "scene_height",
+]
 
 GT_PALETTE: tuple[str, ...] = (
     "#e6194b",  # red
@@ -600,10 +607,22 @@ def _backdrop(
     return [picture], []
 
 
+_SCENE_FRAME_PX = 175
+"""What a scene figure needs besides the picture: the title above it, the legend below."""
+
+
+def scene_height(figure_width: float, width: float, height: float) -> int:
+    """Height in pixels of a scene figure ``figure_width`` px wide for a ``width`` x ``height``
+    picture: the picture at that width, kept between 300 and 720 px, with its title and legend.
+    """
+    aspect = height / width if width > 0 else 0.75
+    return int(min(720, max(300, figure_width * aspect))) + _SCENE_FRAME_PX
+
+
 def _default_height(width: float, height: float) -> int:
     """Figure height for a picture about 860 px wide, kept between 320 and 760 px of plot."""
     aspect = height / width if width > 0 else 0.75
-    return int(min(760, max(320, 860 * aspect))) + 150
+    return int(min(760, max(320, 860 * aspect))) + _SCENE_FRAME_PX
 
 
 def scene_figure(

@@ -12,8 +12,9 @@ which doubled the drawing of a step. :func:`show_chart` sends figures where noth
   two draws);
 * ``clickmode``, ``hovermode`` and ``dragmode`` as Streamlit sets them on a selectable chart;
 * no Streamlit theme (``theme=None`` and ``template=False``): the theme builds a new template
-  object and bolds the title once more at each pass. What it gave (Streamlit's font and text
-  colour, white hover labels, bold titles) is written into the figure instead;
+  object and bolds the title once more at each pass. What it gave (Streamlit's text colour,
+  white hover labels, bold titles) is written into the figure instead, with a system font
+  (:data:`FONT`);
 * ``layout.datarevision``, a digest of the traces: arrays re-read from JSON are new objects,
   which plotly.js takes as new data unless the data revision is the same;
 * no trace ``meta`` (the package's figures name the role of each trace there, for the tests
@@ -45,8 +46,11 @@ __all__ = [
     "width_probe",
 ]
 
-FONT = '"Source Sans", sans-serif'
-"""Streamlit's own font, served with the app."""
+FONT = 'Arial, "Liberation Sans", "Helvetica Neue", Helvetica, sans-serif'
+"""The charts' font: one installed on the system, not Streamlit's web font. Plotly's PNG and
+SVG export draws the chart as an SVG image, which cannot load web fonts: with Streamlit's
+"Source Sans" the exported text fell back to a wider font and legends were cut off at the
+right edge."""
 TEXT_COLOR = "#31333F"
 """Streamlit's text colour (light theme)."""
 

@@ -34,7 +34,7 @@ from uotviz.readout import (
     summary_line,
     summary_table,
 )
-from uotviz.scene_figure import picture_jpeg, scene_figure
+from uotviz.scene_figure import picture_jpeg, scene_figure, scene_height
 from uotviz.selection import cell_from_point, scene_pick_from_point
 from uotviz.sources import DataSource
 from uotviz.transport import TransportResult, solve
@@ -372,8 +372,7 @@ def _scene_chart(
     )
     # As tall as the picture is at the column's width (once the browser has measured it).
     width = column_width(_SCENE_KEY) or SCENE_WIDTH_PX
-    aspect = scene.height / max(scene.width, 1)
-    figure.update_layout(height=int(min(720, max(300, width * aspect))) + 150)
+    figure.update_layout(height=scene_height(width, scene.width, scene.height))
     return figure
 
 
