@@ -17,6 +17,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from uotviz.ui.charts import plotly_js_url
 from uotviz.ui.picker import pick_image
 from uotviz.ui.settings import cost_settings, drawn_predictions, figure_format, simulation_settings
 from uotviz.ui.sources import choose_source
@@ -71,4 +72,4 @@ st.caption(
     f"{objects} ground truth(s) matched · {len(problem.row_labels):,} {what}"
 )
 problem_key = f"{source.key}|{image_id}|{settings}|{simulation}"
-matching_view(source, image_id, settings, problem, image, problem_key, max_drawn)
+matching_view(source, image_id, settings, problem, image, problem_key, max_drawn, plotly_js_url())

@@ -259,7 +259,7 @@ def run(playwright: Playwright, args: argparse.Namespace, chromium: str) -> list
         app = Target(
             "uotviz",
             app_page,
-            selector="[data-testid=stPlotlyChart] .gtitle",
+            selector=".js-plotly-plot .gtitle",
             expected_text=lambda label: f"Plan N·P̂ at ε = {label}, ",
             exact=False,
         )
@@ -276,7 +276,7 @@ def run(playwright: Playwright, args: argparse.Namespace, chromium: str) -> list
                 Target(
                     "two charts",
                     _open_page(browsers[2], floor_server[0].url),
-                    selector="[data-testid=stPlotlyChart] .gtitle",
+                    selector=".js-plotly-plot .gtitle",
                     expected_text=lambda label: f"right at ε = {label}",
                     exact=True,
                 )

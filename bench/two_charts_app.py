@@ -2,8 +2,8 @@
 
 The same ``st.select_slider("ε", ...)`` as ``bench/bare_slider_app.py`` in a fragment, the value
 written, and two three-point line charts whose data and title follow ε, shown as the app shows
-its scene and plan (:func:`uotviz.ui.charts.show_chart`, at their columns' widths). Any page
-that redraws two Plotly charts per step pays at least this. Run with
+its scene and plan (:func:`uotviz.ui.charts.live_chart`, at their columns' widths). Any page
+that redraws two Plotly charts per step this way pays at least this. Run with
 ``streamlit run bench/two_charts_app.py``.
 """
 
@@ -18,11 +18,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from uotviz.figures import unvalidated_figure  # noqa: E402
 from uotviz.sliders import EPS_VALUES, format_value  # noqa: E402
-from uotviz.ui.charts import show_chart  # noqa: E402
+from uotviz.ui.charts import live_chart, plotly_js_url  # noqa: E402
 
 
 @st.fragment
-def view() -> None:
+def view(plotly_url: str | None) -> None:
     eps = st.select_slider("ε", EPS_VALUES, value=0.05, format_func=format_value, key="eps")
     st.write(f"ε = {format_value(eps)}")
     for column, name in zip(st.columns(2), ("left", "right"), strict=True):
@@ -31,7 +31,7 @@ def view() -> None:
                 [{"type": "scatter", "x": [0, 1, 2], "y": [0, float(eps), 0]}],
                 {"title": {"text": f"{name} at ε = {format_value(eps)}"}},
             )
-            show_chart(figure, key=f"{name}_chart", fit_column=True)
+            live_chart(figure, key=f"{name}_chart", plotly_url=plotly_url)
 
 
-view()
+view(plotly_js_url())

@@ -77,11 +77,26 @@ def _decode(array) -> np.ndarray:
 COST, PLAN, SCENE = "cost_chart", "plan_chart", "scene_chart"
 
 
+def _charts(at: AppTest) -> list[tuple[str, dict, dict]]:
+    """(element id, figure JSON, plotly.js config) of every chart: the live charts of the view
+    (``uotviz.ui.charts.live_chart``: components whose data carry the figure) and the
+    ``st.plotly_chart`` ones (the extras)."""
+    charts = []
+    for element in at.get("bidi_component"):
+        data = json.loads(element.proto.json)
+        charts.append((element.proto.id, json.loads(data["figure"]), data["config"]))
+    for element in at.get("plotly_chart"):
+        charts.append(
+            (element.proto.id, json.loads(element.proto.spec), json.loads(element.proto.config))
+        )
+    return charts
+
+
 def _chart(at: AppTest, key: str) -> dict:
     """The figure JSON of the chart with this key."""
-    for element in at.get("plotly_chart"):
-        if element.proto.id.endswith("-" + key):
-            return json.loads(element.proto.spec)
+    for element_id, figure, _ in _charts(at):
+        if element_id.endswith("-" + key):
+            return figure
     raise AssertionError(f"no chart with key {key!r}")
 
 
@@ -99,8 +114,8 @@ def _texts(at: AppTest) -> list[str]:
     texts = [element.value for element in at.markdown]
     texts += [element.value for element in at.caption]
     texts += [element.value for element in at.info]
-    for element in at.get("plotly_chart"):
-        layout = json.loads(element.proto.spec)["layout"]
+    for _, figure, _ in _charts(at):
+        layout = figure["layout"]
         texts.append(layout["title"]["text"])
         texts += [annotation["text"] for annotation in layout.get("annotations", [])]
     return texts
@@ -121,7 +136,7 @@ def app() -> AppTest:
 def test_app_renders_controls_and_both_matrices(app: AppTest) -> None:
     assert [slider.label for slider in app.select_slider] == ["ε", "τ1", "τ2"]
     assert list(app.selectbox(key="preset").options) == list(preset_names())
-    assert len(app.get("plotly_chart")) == 3
+    assert len(_charts(app)) == 3
     np.testing.assert_allclose(_matrix(app, COST), FIGURE1_COST, atol=5e-5)
     assert _matrix(app, PLAN).shape == (5, 3)
     assert _diagnostics(app).startswith("method")
@@ -487,10 +502,10 @@ def test_download_buttons_and_the_device_are_shown(app: AppTest) -> None:
 def test_charts_save_in_the_chosen_format(app: AppTest) -> None:
     def configs() -> dict[str, dict]:
         return {
-            key: json.loads(element.proto.config)
-            for element in app.get("plotly_chart")
+            key: config
+            for element_id, _, config in _charts(app)
             for key in (COST, PLAN, SCENE)
-            if element.proto.id.endswith("-" + key)
+            if element_id.endswith("-" + key)
         }
 
     for key, config in configs().items():
@@ -502,11 +517,11 @@ def test_charts_save_in_the_chosen_format(app: AppTest) -> None:
 
 
 def test_gallery_and_sweep_appear_when_switched_on(app: AppTest) -> None:
-    assert len(app.get("plotly_chart")) == 3  # scene, cost, plan: the extras cost nothing when off
+    assert len(_charts(app)) == 3  # scene, cost, plan: the extras cost nothing when off
     app.toggle(key="show_gallery").set_value(True).run()
     app.toggle(key="show_sweep").set_value(True).run()
     assert not app.exception
-    specs = [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
+    specs = [figure for _, figure, _ in _charts(app)]
     assert len(specs) == 5
     sweep = [spec for spec in specs if spec.get("frames")]
     assert len(sweep) == 1 and len(sweep[0]["frames"]) == 25
@@ -516,10 +531,10 @@ def test_gallery_and_sweep_appear_when_switched_on(app: AppTest) -> None:
 
 def test_charts_take_the_width_the_browser_reports(app: AppTest) -> None:
     """The width probes' reports (browser input) size the charts; nonsense is ignored."""
-    assert _chart(app, SCENE)["layout"].get("width") is None  # not measured yet: stretched
-    app.session_state["scene_chart_width_probe"] = {"width": 500}
-    app.session_state["plan_chart_width_probe"] = {"width": "wide"}
-    app.session_state["cost_chart_width_probe"] = {"width": float("nan")}
+    assert _chart(app, SCENE)["layout"].get("width") is None  # not measured yet
+    app.session_state["scene_chart"] = {"width": 500}
+    app.session_state["plan_chart"] = {"width": "wide"}
+    app.session_state["cost_chart"] = {"width": float("nan")}
     app.run()
     assert not app.exception
     scene = _chart(app, SCENE)["layout"]

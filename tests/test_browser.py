@@ -43,7 +43,8 @@ def _wait_idle(page: Page) -> None:
 
 
 def _charts(page: Page):
-    return page.locator("[data-testid=stPlotlyChart]")
+    """The Plotly graph divs of the page."""
+    return page.locator(GRAPH_DIVS)
 
 
 def _plan_chart(page: Page):
@@ -62,7 +63,7 @@ def _expect_chart_title(page: Page, text: str) -> None:
 def _click_cell(page: Page, row: int, column: int) -> None:
     """Click the centre of a cell of the plan heatmap (row and column indices as drawn)."""
     _wait_idle(page)
-    chart = _plan_chart(page).first.locator(".js-plotly-plot")
+    chart = _plan_chart(page).first
     chart.scroll_into_view_if_needed()
     x, y = chart.evaluate(
         """(gd, [row, column]) => {
@@ -71,6 +72,28 @@ def _click_cell(page: Page, row: int, column: int) -> None:
             return [box.left + xa._offset + xa.c2p(column), box.top + ya._offset + ya.c2p(row)];
         }""",
         [row, column],
+    )
+    page.mouse.move(x, y)
+    page.mouse.click(x, y)
+
+
+def _click_scene_gt(page: Page, label: str) -> None:
+    """Click the centre of the ground truth lettered ``label`` on the scene."""
+    _wait_idle(page)
+    scene = _charts(page).first
+    scene.scroll_into_view_if_needed()
+    x, y = scene.evaluate(
+        """(gd, label) => {
+            const head = `<b>${label}</b>`;
+            const trace = gd._fullData.find((t) => t.mode === 'markers' && Array.isArray(t.text)
+                && t.text.some((text) => String(text).startsWith(head)));
+            const i = trace.text.findIndex((text) => String(text).startsWith(head));
+            const box = gd.getBoundingClientRect();
+            const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+            return [box.left + xa._offset + xa.l2p(trace.x[i]),
+                    box.top + ya._offset + ya.l2p(trace.y[i])];
+        }""",
+        label,
     )
     page.mouse.move(x, y)
     page.mouse.click(x, y)
@@ -157,6 +180,14 @@ def test_slider_preset_and_next_image(
         _wait_idle(page)
         _screenshot(page, tmp_path, "cell-click-highlight.png")
 
+        # a click on a ground truth's centre in the scene highlights that ground truth alone
+        _click_scene_gt(page, "B")
+        expect(page.get_by_role("combobox", name="Highlight ground truth")).to_have_value(
+            "B saucer"
+        )
+        expect(highlight).to_have_value("none")
+        _wait_idle(page)
+
         page.get_by_role("button", name="next image").click()
         _expect_chart_title(page, "astronaut.jpg")
         _wait_idle(page)
@@ -166,34 +197,22 @@ def test_slider_preset_and_next_image(
         expect(page.locator("[data-testid=stException]")).to_have_count(0)
 
 
-# Counts, per Plotly chart, the DOM nodes its graph div gains after its first drawing has
-# finished ('plotly_afterplot'): a chart that Streamlit's later passes redraw gains hundreds.
+# Counts, per Plotly chart, its full drawings ('plotly_afterplot' events) in `gd.__draws`.
 # Plotly attaches `emit` to a graph div when it first draws it; the setter installed here on
-# the prototype catches that moment and starts watching the div.
-GRAPH_DIVS = "[data-testid=stPlotlyChart] .js-plotly-plot"
+# the prototype catches that moment and wraps it.
+GRAPH_DIVS = ".js-plotly-plot"
 
-COUNT_REDRAWS_JS = """(() => {
+COUNT_DRAWS_JS = """(() => {
     Object.defineProperty(HTMLElement.prototype, 'emit', {
         configurable: true,
         set(emit) {
             const gd = this;
-            let drawn = false;
-            gd.__nodesAddedAfterFirstDraw = 0;
-            const observer = new MutationObserver((records) => {
-                if (!drawn) return;
-                for (const record of records) {
-                    gd.__nodesAddedAfterFirstDraw += record.addedNodes.length;
-                }
-            });
-            observer.observe(gd, {childList: true, subtree: true});
+            gd.__draws = 0;
             Object.defineProperty(gd, 'emit', {
                 configurable: true,
                 writable: true,
                 value(name, ...args) {
-                    if (name === 'plotly_afterplot' && !drawn) {
-                        drawn = true;
-                        observer.takeRecords();
-                    }
+                    if (name === 'plotly_afterplot') gd.__draws += 1;
                     return emit.call(gd, name, ...args);
                 },
             });
@@ -201,55 +220,59 @@ COUNT_REDRAWS_JS = """(() => {
     });
 })();"""
 
+# Every chart drawn at the width of the element that holds it (its column).
+FITTED_JS = """(selector) => {
+    const gds = [...document.querySelectorAll(selector)];
+    return gds.length === 3 && gds.every((gd) => gd.layout?.width
+        === Math.floor(gd.parentElement.getBoundingClientRect().width));
+}"""
 
-def test_a_slider_step_draws_each_chart_once_at_its_columns_width(
+
+def test_a_slider_step_redraws_the_scene_and_the_plan_once_in_place(
     chromium_executable: str, app_server: str
 ) -> None:
-    """Streamlit mounts a changed chart anew and hands its figure to plotly.js more than once;
-    the figures are built so that only the first pass draws (see ``uotviz.ui.charts``)."""
-    with _app_page(chromium_executable, app_server, COUNT_REDRAWS_JS) as page:
-        # the width probes report the columns' widths, and the charts are drawn at them
-        page.wait_for_function(
-            """(selector) => {
-                const gds = [...document.querySelectorAll(selector)];
-                return gds.length === 3
-                    && gds.every((gd) => typeof gd.layout?.width === 'number');
-            }""",
-            arg=GRAPH_DIVS,
-        )
+    """The scene and the plan stay mounted and are redrawn once per slider step, the cost not at
+    all, each at its column's width, also after the window is resized (see
+    ``uotviz.ui.charts.live_chart``)."""
+    with _app_page(chromium_executable, app_server, COUNT_DRAWS_JS) as page:
+        page.wait_for_function(FITTED_JS, arg=GRAPH_DIVS)
         _wait_idle(page)
+        page.wait_for_timeout(500)
+        page.evaluate(
+            """(selector) => document.querySelectorAll(selector).forEach((gd, i) => {
+                gd.__draws = 0;
+                gd.__before = i;
+            })""",
+            GRAPH_DIVS,
+        )
         eps = page.locator('input[type=range][aria-label="ε"]')
         eps.focus()
         eps.press("ArrowRight")
         _expect_chart_title(page, "ε = 0.1, τ1 = ∞, τ2 = ∞")
         _wait_idle(page)
-        page.wait_for_timeout(1000)  # Streamlit's later passes over the new charts
+        page.wait_for_timeout(1000)
         charts = page.evaluate(
-            """() => [...document.querySelectorAll('[data-testid=stPlotlyChart]')].map((el) => {
-                const gd = el.querySelector('.js-plotly-plot');
-                return {title: gd.layout.title.text, width: gd.layout.width,
-                        element: el.getBoundingClientRect().width,
-                        added: gd.__nodesAddedAfterFirstDraw};
-            })"""
+            """(selector) => [...document.querySelectorAll(selector)].map((gd) => ({
+                title: gd.layout.title.text, draws: gd.__draws, before: gd.__before,
+                width: gd.layout.width,
+                column: Math.floor(gd.parentElement.getBoundingClientRect().width),
+            }))""",
+            GRAPH_DIVS,
         )
-        assert len(charts) == 3, charts
-        titles = [chart["title"] for chart in charts]
-        assert "ε = 0.1" in titles[2] and "figure1_coffee.jpg" in titles[0], titles
+        assert [chart["before"] for chart in charts] == [0, 1, 2], charts  # the same elements
+        scene, cost, plan = charts
+        assert "figure1_coffee.jpg" in scene["title"] and "ε = 0.1" in plan["title"], charts
+        assert (scene["draws"], cost["draws"], plan["draws"]) == (1, 0, 1), charts
         for chart in charts:
-            assert chart["width"] == int(chart["element"]), chart
-            assert chart["added"] < 10, chart
+            assert chart["width"] == chart["column"], chart
 
-        # a narrower window: the probes report the new widths and the charts follow them
+        # a narrower window: the charts follow their columns
         page.set_viewport_size({"width": 1100, "height": 900})
         page.wait_for_function(
-            """([selector, before]) => {
-                const gds = [...document.querySelectorAll(selector)];
-                const fits = (gd) => gd.layout.width
-                    === Math.floor(gd.parentElement.getBoundingClientRect().width);
-                return gds.length === 3
-                    && gds.every((gd, i) => gd.layout.width < before[i] && fits(gd));
-            }""",
-            arg=[GRAPH_DIVS, [chart["width"] for chart in charts]],
+            """([fitted, selector, before]) => eval(fitted)(selector)
+                && [...document.querySelectorAll(selector)]
+                    .every((gd, i) => gd.layout.width < before[i])""",
+            arg=[FITTED_JS, GRAPH_DIVS, [chart["width"] for chart in charts]],
         )
         _wait_idle(page)
         expect(page.locator("[data-testid=stException]")).to_have_count(0)

@@ -32,14 +32,22 @@ import hashlib
 import math
 import pickle
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
+import plotly
 import plotly.graph_objects as go
+import plotly.io
 import streamlit as st
+from streamlit.runtime import Runtime
 
 __all__ = [
     "FONT",
     "TEXT_COLOR",
+    "clicked_point",
     "column_width",
+    "live_chart",
+    "media_url",
+    "plotly_js_url",
     "prepare_figure",
     "show_chart",
     "valid_width",
@@ -94,11 +102,15 @@ def _probe_key(name: str) -> str:
 
 
 def column_width(name: str) -> int | None:
-    """The width, in CSS pixels, of the column of the probe ``name`` (see :func:`width_probe`),
-    as the browser last reported it; None before it has (the first run of a session, or where
-    no browser runs, as under AppTest)."""
-    state = st.session_state.get(_probe_key(name))
-    return valid_width(state.get("width") if isinstance(state, Mapping) else None)
+    """The width, in CSS pixels, of the column of the chart ``name``, as the browser last
+    reported it (its live chart, :func:`live_chart`, or its probe, :func:`width_probe`); None
+    before it has (the first run of a session, or where no browser runs, as under AppTest)."""
+    for key in (name, _probe_key(name)):
+        state = st.session_state.get(key)
+        width = valid_width(state.get("width") if isinstance(state, Mapping) else None)
+        if width is not None:
+            return width
+    return None
 
 
 def valid_width(value: object) -> int | None:
@@ -204,3 +216,200 @@ def show_chart(
     )
     if fit_column:
         width_probe(key)
+
+
+# ------------------------------------------------------------------------------ the chart host
+
+# One Plotly chart kept mounted and redrawn in place (Plotly.react) when its figure changes, at
+# the width of its column (measured here, reported to the app when it changes, so that the
+# server can size the figure's height). Clicks are sent to the app as trigger values. plotly.js
+# is loaded once per page from the URL in the data (see :func:`media_url`).
+_HOST_JS = """
+let plotlyLoading = null;
+const reported = new Map();
+
+function loadPlotly(url) {
+    if (window.Plotly) return Promise.resolve(window.Plotly);
+    if (!plotlyLoading) {
+        plotlyLoading = new Promise((resolve, reject) => {
+            const script = document.createElement("script");
+            script.src = url;
+            script.onload = () => resolve(window.Plotly);
+            script.onerror = () => {
+                plotlyLoading = null;
+                reject(new Error(`plotly.js did not load from ${url}`));
+            };
+            document.head.appendChild(script);
+        });
+    }
+    return plotlyLoading;
+}
+
+function widthOf(element) {
+    return Math.floor(element.getBoundingClientRect().width);
+}
+
+function report(state, width) {
+    if (width > 0 && reported.get(state.name) !== width) {
+        reported.set(state.name, width);
+        state.setStateValue("width", width);
+    }
+}
+
+async function draw(state) {
+    const Plotly = await loadPlotly(state.pending.plotly);
+    while (state.pending) {
+        const data = state.pending;
+        state.pending = null;
+        state.name = data.name;
+        const figure = JSON.parse(data.figure);
+        const width = widthOf(state.host);
+        if (width > 0) figure.layout.width = width;
+        await Plotly.react(state.gd, figure.data, figure.layout, data.config);
+        if (!state.listening) {
+            state.listening = true;
+            state.gd.on("plotly_click", (event) => {
+                const point = event.points && event.points[0];
+                if (!point) return;
+                state.setTriggerValue("click", {
+                    customdata: point.customdata ?? null,
+                    text: point.text ?? null,
+                    hovertext: point.hovertext ?? null,
+                });
+            });
+        }
+        report(state, width);
+    }
+}
+
+function resized(state) {
+    const width = widthOf(state.host);
+    if (width <= 0 || !window.Plotly || !state.gd._fullLayout) return;
+    if (state.gd._fullLayout.width !== width) window.Plotly.relayout(state.gd, { width });
+    report(state, width);
+}
+
+export default function ({ data, parentElement, setStateValue, setTriggerValue }) {
+    const host = parentElement;
+    let state = host.__uotvizChart;
+    if (!state) {
+        const gd = document.createElement("div");
+        gd.className = "uotviz-chart";
+        host.appendChild(gd);
+        state = host.__uotvizChart = { host, gd, pending: null, busy: null, timer: null };
+        state.observer = new ResizeObserver(() => {
+            clearTimeout(state.timer);
+            state.timer = setTimeout(() => resized(state), 150);
+        });
+        state.observer.observe(host);
+    }
+    state.setStateValue = setStateValue;
+    state.setTriggerValue = setTriggerValue;
+    state.pending = data;
+    if (!state.busy) {
+        state.busy = draw(state)
+            .catch((error) => {
+                state.gd.textContent = String(error);
+            })
+            .finally(() => {
+                state.busy = null;
+            });
+    }
+    return () => {
+        // Also called when a newer call has replaced this one: let go only of a removed host.
+        setTimeout(() => {
+            if (host.isConnected) return;
+            state.observer.disconnect();
+            clearTimeout(state.timer);
+            if (window.Plotly) window.Plotly.purge(state.gd);
+        }, 0);
+    };
+}
+"""
+
+_chart_host = st.components.v2.component("uotviz_chart", js=_HOST_JS, isolate_styles=False)
+
+_LIVE_CONFIG = {
+    "displaylogo": False,
+    "showSendToCloud": False,
+    "modeBarButtonsToRemove": ["select2d", "lasso2d", "sendDataToCloud"],
+}
+"""The mode bar Streamlit gives its charts: no logo, no cloud, no box or lasso selection."""
+
+
+@st.cache_resource(show_spinner=False)
+def _plotly_js() -> bytes:
+    """plotly.js as the plotly package ships it (the version plotly.py writes figures for)."""
+    return (Path(plotly.__file__).parent / "package_data" / "plotly.min.js").read_bytes()
+
+
+def media_url(data: bytes, mimetype: str, name: str) -> str | None:
+    """A URL the browser loads ``data`` from: Streamlit's media endpoint serves it for as long as
+    this session's runs keep adding it (fragment runs keep what the full run added). ``name``
+    is its place in the session (one file at a time per name). None where there is no media
+    endpoint, or it refused the file."""
+    if not Runtime.exists():
+        return None
+    try:
+        url = Runtime.instance().media_file_mgr.add(data, mimetype, f"uotviz.{name}")
+    except Exception:  # noqa: BLE001 - any failure: the caller falls back
+        return None
+    base = str(st.get_option("server.baseUrlPath") or "").strip("/")
+    return f"/{base}{url}" if base else url
+
+
+def plotly_js_url() -> str | None:
+    """The URL of plotly.js for :func:`live_chart`; call it in the full run, outside fragments
+    (its 4.7 MB are hashed when added). None where the media endpoint cannot serve it."""
+    return media_url(_plotly_js(), "text/javascript", "plotly_js")
+
+
+def clicked_point(key: str) -> Mapping | None:
+    """The point last clicked on the live chart ``key`` (``customdata``, ``text``, ``hovertext``),
+    in its ``on_click`` callback; None when there is none."""
+    state = st.session_state.get(key)
+    point = state.get("click") if isinstance(state, Mapping) else None
+    return point if isinstance(point, Mapping) else None
+
+
+def live_chart(
+    fig: go.Figure,
+    *,
+    key: str,
+    plotly_url: str | None,
+    on_click: Callable[[], None] | None = None,
+    config: dict | None = None,
+) -> None:
+    """``fig`` in a chart kept mounted across reruns and redrawn in place (``Plotly.react``) when
+    it changes, at the width of its column; the way to show a chart that changes at every slider
+    step.
+
+    ``st.plotly_chart`` mounts a changed chart anew: a step with two such charts took about 1.5x
+    the time of a bare page by itself (``bench/bench_browser.py --floor``). Here the element
+    stays (its identity is its key) and only its figure is sent again. The browser reports the
+    column's width, which :func:`column_width` returns under the same ``key``. Without
+    ``plotly_url`` (no media endpoint) the figure is shown with :func:`show_chart` instead.
+
+    Args:
+        fig: the figure (prepared in place, see :func:`prepare_figure`).
+        key: the element's key.
+        plotly_url: where the browser loads plotly.js from (:func:`plotly_js_url`).
+        on_click: called when a point is clicked; read it with :func:`clicked_point`.
+        config: plotly.js's config (mode bar buttons, export options).
+    """
+    if plotly_url is None:
+        show_chart(fig, key=key, fit_column=True, on_select=on_click, config=config)
+        return
+    fig = prepare_figure(fig, column_width(key), selectable=False)
+    _chart_host(
+        key=key,
+        data={
+            "name": key,
+            "figure": plotly.io.to_json(fig, validate=False),
+            "config": {**_LIVE_CONFIG, **(config or {})},
+            "plotly": plotly_url,
+        },
+        default={"width": None},
+        on_width_change=lambda: None,
+        on_click_change=on_click or (lambda: None),
+    )

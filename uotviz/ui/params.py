@@ -17,7 +17,7 @@ from uotviz.sliders import (
     preset_names,
 )
 
-__all__ = ["DEFAULT_PRESET", "current_params", "init_params", "transport_controls"]
+__all__ = ["DEFAULT_PRESET", "init_params", "transport_controls"]
 
 DEFAULT_PRESET = "OT (g)"
 
@@ -42,13 +42,6 @@ def init_params() -> None:
     if "preset" not in st.session_state:
         st.session_state.preset = DEFAULT_PRESET
         apply_preset()
-
-
-def current_params() -> tuple[float, float, float]:
-    """(ε, τ1, τ2) as the sliders will show them, read before they are created."""
-    init_params()
-    state = st.session_state
-    return state.eps, state.tau1, state.tau2
 
 
 def transport_controls() -> tuple[float, float, float]:

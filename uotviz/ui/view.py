@@ -9,6 +9,7 @@ while the cost is the same (kept in ``st.session_state``).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import astuple, dataclass
 
 import numpy as np
@@ -16,7 +17,6 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 from streamlit.delta_generator import DeltaGenerator
-from streamlit.runtime import Runtime
 
 from uotviz.costs import CostWeights
 from uotviz.data import Scene, simulate_detr
@@ -38,10 +38,10 @@ from uotviz.scene_figure import picture_jpeg, scene_figure, scene_height
 from uotviz.selection import cell_from_point, scene_pick_from_point
 from uotviz.sources import DataSource
 from uotviz.transport import TransportResult, solve
-from uotviz.ui.charts import column_width, show_chart
+from uotviz.ui.charts import clicked_point, column_width, live_chart, media_url
 from uotviz.ui.extras import gallery_section, sweep_section
 from uotviz.ui.heap import settle_heap
-from uotviz.ui.params import current_params, transport_controls
+from uotviz.ui.params import transport_controls
 from uotviz.ui.urlstate import write_url
 
 __all__ = ["load_image", "matching_problem", "matching_view", "needs_simulation"]
@@ -131,16 +131,7 @@ def picture_url(image: OpenedImage, image_key: str) -> str | None:
 
     ``image_key`` names the picture's place in the session (one picture at a time per key).
     """
-    if not Runtime.exists():
-        return None
-    try:
-        url = Runtime.instance().media_file_mgr.add(
-            picture_jpeg(image.image), "image/jpeg", f"uotviz.picture.{image_key}"
-        )
-    except Exception:  # noqa: BLE001 - any failure: embed the picture instead
-        return None
-    base = str(st.get_option("server.baseUrlPath") or "").strip("/")
-    return f"/{base}{url}" if base else url
+    return media_url(picture_jpeg(image.image), "image/jpeg", f"picture.{image_key}")
 
 
 # ------------------------------------------------------------------------------ highlights
@@ -154,11 +145,22 @@ def _reset_highlights(key: str) -> None:
         state.highlight_gt = NONE
 
 
+def _clicked(key: str) -> Mapping | None:
+    """The point clicked on chart ``key``: a live chart's click, or an ``st.plotly_chart``'s
+    selection (where there is no media endpoint for the live charts)."""
+    point = clicked_point(key)
+    if point is not None:
+        return point
+    selection = st.session_state.get(key, {}).get("selection", {})
+    points = selection.get("points") if isinstance(selection, Mapping) else None
+    return points[0] if points else None
+
+
 def _scene_clicked(problem: MatchingProblem) -> None:
-    points = st.session_state.scene_chart.selection.points
-    if not points:
+    point = _clicked(_SCENE_KEY)
+    if point is None:
         return
-    row, column = scene_pick_from_point(points[0], problem.row_labels, problem.col_labels)
+    row, column = scene_pick_from_point(point, problem.row_labels, problem.col_labels)
     if row is None and column is None:
         return
     st.session_state.highlight_pred = NONE if row is None else row
@@ -166,33 +168,25 @@ def _scene_clicked(problem: MatchingProblem) -> None:
 
 
 def _cell_clicked(chart_key: str, gt_count: int) -> None:
-    points = st.session_state[chart_key].selection.points
-    if not points:
+    point = _clicked(chart_key)
+    if point is None:
         return
-    row, column = cell_from_point(points[0], gt_count)
+    row, column = cell_from_point(point, gt_count)
     if row is None:
         return
     st.session_state.highlight_pred = row
     st.session_state.highlight_gt = NONE if column is None else column
 
 
-def _current_highlights(problem: MatchingProblem) -> tuple[int | None, int | None]:
-    """The highlighted prediction and ground truth (None: none), reset when out of range."""
+def _highlight_controls(problem: MatchingProblem, rows: list[int]) -> tuple[int | None, int | None]:
+    """Selectboxes for the highlighted prediction and ground truth (clicks set them too); returns
+    them (None: none), reset when out of range."""
     state = st.session_state
     n, m = len(problem.row_labels), len(problem.col_labels) - 1
     if not 0 <= state.get("highlight_pred", NONE) < n:
         state.highlight_pred = NONE
     if not 0 <= state.get("highlight_gt", NONE) < m:
         state.highlight_gt = NONE
-    pred, gt = state.highlight_pred, state.highlight_gt
-    return (None if pred == NONE else pred), (None if gt == NONE else gt)
-
-
-def _highlight_controls(problem: MatchingProblem, rows: list[int]) -> None:
-    """Selectboxes for the highlighted prediction and ground truth (clicks set them too); call
-    :func:`_current_highlights` first."""
-    state = st.session_state
-    m = len(problem.col_labels) - 1
     pred_options = sorted(set(rows) | ({state.highlight_pred} - {NONE}))
     pred_col, gt_col = st.columns(2)
     pred_col.selectbox(
@@ -211,6 +205,8 @@ def _highlight_controls(problem: MatchingProblem, rows: list[int]) -> None:
         key="highlight_gt",
         help="Or click a ground truth's centre on the image, or a cell of a matrix.",
     )
+    pred, gt = state.highlight_pred, state.highlight_gt
+    return (None if pred == NONE else pred), (None if gt == NONE else gt)
 
 
 def _pred_label(problem: MatchingProblem, row: int) -> str:
@@ -310,16 +306,19 @@ def _matrix_columns(matrices: _Matrices) -> tuple[DeltaGenerator, DeltaGenerator
 
 
 def _show_matrices(
-    matrices: _Matrices, columns: tuple[DeltaGenerator, DeltaGenerator], file_stem: str
+    matrices: _Matrices,
+    columns: tuple[DeltaGenerator, DeltaGenerator],
+    file_stem: str,
+    plotly_url: str | None,
 ) -> None:
     """The heatmaps of :func:`_matrix_figures` in the places of :func:`_matrix_columns`."""
     for column, fig, key in zip(columns, (matrices.cost, matrices.plan), _MATRIX_KEYS, strict=True):
         with column:
-            show_chart(
+            live_chart(
                 fig,
                 key=key,
-                fit_column=True,
-                on_select=lambda key=key: _cell_clicked(key, matrices.gt_count),
+                plotly_url=plotly_url,
+                on_click=lambda key=key: _cell_clicked(key, matrices.gt_count),
                 config=_matrix_chart_config(f"{file_stem}_{key.removesuffix('_chart')}"),
             )
 
@@ -401,53 +400,43 @@ def matching_view(
     image: OpenedImage | None,
     problem_key: str,
     max_drawn: int = 40,
+    plotly_url: str | None = None,
 ) -> None:
     """The parameter controls, the solve, the scene and the matrices; a slider move reruns only
-    this. ``max_drawn`` caps the predictions drawn on the picture.
+    this. ``max_drawn`` caps the predictions drawn on the picture; ``plotly_url`` is where the
+    browser loads plotly.js from for the live charts (:func:`uotviz.ui.charts.plotly_js_url`,
+    added in the full run).
 
-    Everything is computed before the first element is created (the sliders' values are in the
-    session already), so that the elements reach the browser together and it renders the page
-    once per step instead of once per batch of elements that arrived while the server worked.
+    The charts are created last, after every other element, so that the browser gets them
+    together and draws them in one pass.
     """
-    params = current_params()
+    params = transport_controls()
     eps, tau1, tau2 = params
+    write_url()
     _reset_highlights(problem_key)
     try:
         result: TransportResult = _solve(problem, problem_key, eps, tau1, tau2)
     except ValueError as error:
-        transport_controls()
         st.error(f"The solver refused the problem: {error}")
         return
     plan = result.plan.cpu().numpy()
     n, k = plan.shape
     rows = rows_to_draw(plan)
     drawable = list(range(n)) if rows is None else rows.tolist()
-    highlight = _current_highlights(problem)
     scene = source.dataset.scene(image_id)
-    summary = summarise(result.plan)
-    # A Markdown table: lighter to send and to draw at every step than st.dataframe.
-    table = markdown_table(summary_table(summary, problem)) if k > 1 else None
-    try:
-        figure, scene_error = _scene_chart(scene, image, problem, plan, highlight, max_drawn), None
-    except ValueError as error:
-        figure, scene_error = None, f"The scene cannot be drawn: {error}"
-    matrices = _matrix_figures(problem, problem_key, plan, settings, params, rows, highlight)
 
-    # The layout first, then the light elements, the charts last: the browser then gets the
-    # charts together and draws them in one pass.
-    transport_controls()
-    write_url()
     scene_col, side_col = st.columns([3, 2], gap="large")
-    matrix_columns = _matrix_columns(matrices)
-    extras_row = st.container()
     with side_col:
+        summary = summarise(result.plan)
         st.markdown("**Matching summary**  \n" + summary_line(summary, n))
-        if table is not None:
+        if k > 1:
+            # A Markdown table: lighter to send and to draw at every step than st.dataframe.
+            table = markdown_table(summary_table(summary, problem))
             if k - 1 > _TABLE_ROWS:
                 st.container(height=_TABLE_HEIGHT_PX).markdown(table)
             else:
                 st.markdown(table)
-        _highlight_controls(problem, drawable)
+        highlight = _highlight_controls(problem, drawable)
         st.caption(diagnostics(result, eps))
         _downloads(problem, plan, result, settings, params, image_id, scene.file_name)
         for note in problem.notes:
@@ -455,21 +444,26 @@ def matching_view(
         note = _limit_case_note(params, n, k)
         if note:
             st.info(note)
-    with extras_row:
-        _extras(problem, image, scene.width, scene.height, params)
+    try:
+        figure, scene_error = _scene_chart(scene, image, problem, plan, highlight, max_drawn), None
+    except ValueError as error:
+        figure, scene_error = None, f"The scene cannot be drawn: {error}"
+    matrices = _matrix_figures(problem, problem_key, plan, settings, params, rows, highlight)
+    matrix_columns = _matrix_columns(matrices)
+    _extras(problem, image, scene.width, scene.height, params)
     with scene_col:
         if figure is None:
             st.error(scene_error)
         else:
-            show_chart(
+            live_chart(
                 figure,
                 key=_SCENE_KEY,
-                fit_column=True,
-                on_select=lambda: _scene_clicked(problem),
+                plotly_url=plotly_url,
+                on_click=lambda: _scene_clicked(problem),
                 config=_chart_config(f"{_stem(scene.file_name)}_scene"),
             )
     if matrix_columns is not None:
-        _show_matrices(matrices, matrix_columns, _stem(scene.file_name))
+        _show_matrices(matrices, matrix_columns, _stem(scene.file_name), plotly_url)
     settle_heap(source.key)
 
 
