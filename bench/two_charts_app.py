@@ -2,8 +2,9 @@
 
 The same ``st.select_slider("ε", ...)`` as ``bench/bare_slider_app.py`` in a fragment, the value
 written, and two three-point line charts whose data and title follow ε, shown as the app shows
-its scene and plan (:func:`uotviz.ui.charts.live_chart`, at their columns' widths). Any page
-that redraws two Plotly charts per step this way pays at least this. Run with
+its scene and plan (:func:`uotviz.ui.charts.live_chart`, at their columns' widths, and
+:func:`uotviz.ui.heap.settle_heap` after each run). Any page that redraws two Plotly charts per
+step this way pays at least this. Run with
 ``streamlit run bench/two_charts_app.py``.
 """
 
@@ -19,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from uotviz.figures import unvalidated_figure  # noqa: E402
 from uotviz.sliders import EPS_VALUES, format_value  # noqa: E402
 from uotviz.ui.charts import live_chart, plotly_js_url  # noqa: E402
+from uotviz.ui.heap import settle_heap  # noqa: E402
 
 
 @st.fragment
@@ -32,6 +34,7 @@ def view(plotly_url: str | None) -> None:
                 {"title": {"text": f"{name} at ε = {format_value(eps)}"}},
             )
             live_chart(figure, key=f"{name}_chart", plotly_url=plotly_url)
+    settle_heap("floor")  # as the app does: Streamlit's collection after each run stays short
 
 
 view(plotly_js_url())
