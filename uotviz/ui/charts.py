@@ -1,15 +1,18 @@
-"""Plotly charts that the browser draws once per slider step, at the width of their column.
+"""Plotly charts in the app: live charts for what changes at every slider step, and
+``st.plotly_chart`` for the rest, both drawn once per change at the width of their column.
 
-Streamlit gives a chart a new element, and so mounts it anew, whenever its figure changes: on
-every slider step for the scene and the plan. While it mounts one it hands the figure to
-``Plotly.react`` two or three times: before it knows the element's width (the chart hidden),
-with the width, and again after it has re-read the figure from JSON and laid its theme over it.
-plotly.js redraws the chart from scratch at each pass where anything it compares has changed,
-which doubled the drawing of a step. :func:`show_chart` sends figures where nothing has:
+:func:`live_chart` (the scene and the matrices) keeps one chart mounted in a small
+``st.components.v2`` element and redraws it in place with ``Plotly.react``. ``st.plotly_chart``
+(:func:`show_chart`: the gallery, the sweep, and the fallback where Streamlit has no media
+endpoint to serve plotly.js from) mounts a chart anew whenever its figure changes, and while it
+mounts one it hands the figure to ``Plotly.react`` two or three times: before it knows the
+element's width (the chart hidden), with the width, and again after it has re-read the figure
+from JSON and laid its theme over it. plotly.js redraws the chart from scratch at each pass
+where anything it compares has changed. :func:`prepare_figure` sends figures where nothing has:
 
-* the width in pixels: ``layout.width``, the column's as measured in the browser by
-  :func:`width_probe` (while no width is known, Streamlit's own stretching is kept, with its
-  two draws);
+* the width in pixels: ``layout.width``, the column's as measured in the browser (by the live
+  chart itself, or by :func:`width_probe`; while no width is known, Streamlit's own stretching
+  is kept, with its two draws);
 * ``clickmode``, ``hovermode`` and ``dragmode`` as Streamlit sets them on a selectable chart;
 * no Streamlit theme (``theme=None`` and ``template=False``): the theme builds a new template
   object and bolds the title once more at each pass. What it gave (Streamlit's text colour,
