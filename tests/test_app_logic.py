@@ -207,3 +207,13 @@ def test_app_matrix_figure_draws_the_shown_rows_clickable_and_outlined() -> None
     assert len(fig.layout.shapes) == 2  # the outlined row and column
     with pytest.raises(ValueError, match="kind"):
         app_matrix_figure("sums", plan, labels, cols, [0], title="t")
+    # for a live chart the heatmap itself carries the cells' [row, column, value]
+    live = app_matrix_figure("plan", plan, labels, cols, [1, 3], title="t", cell_targets=False)
+    assert [trace.name for trace in live.data if trace.name == "cells"] == []
+    cells = live.data[0].customdata
+    assert [[cell[:2] for cell in line] for line in cells] == [
+        [[1, 0], [1, 1], [1, 2]],
+        [[3, 0], [3, 1], [3, 2]],
+    ]
+    values = [[cell[2] for cell in line] for line in cells]
+    np.testing.assert_allclose(values, plan[[1, 3]], rtol=0, atol=5e-9)

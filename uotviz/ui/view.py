@@ -263,9 +263,11 @@ def _matrix_figures(
     params: tuple[float, float, float],
     rows: np.ndarray | None,
     highlight: tuple[int | None, int | None],
+    cell_targets: bool,
 ) -> _Matrices:
     """The cost and plan heatmaps of the drawn rows, with the highlighted row and column
-    outlined."""
+    outlined; ``cell_targets``: clickable through markers (for ``st.plotly_chart``), not through
+    the heatmap (for live charts), see :func:`uotviz.figures.app_matrix_figure`."""
     eps, tau1, tau2 = params
     n, k = plan.shape
     shown = np.arange(n) if rows is None else rows
@@ -285,9 +287,11 @@ def _matrix_figures(
     )
     matrices.plan = app_matrix_figure(
         "plan", plan, problem.row_labels, problem.col_labels, shown.tolist(),
-        title=plan_title(eps, tau1, tau2), outlined=(drawn_row, gt),
+        title=plan_title(eps, tau1, tau2), outlined=(drawn_row, gt), cell_targets=cell_targets,
     )  # fmt: skip
-    matrices.cost = _cost_chart(problem, problem_key, settings, shown, (drawn_row, gt))
+    matrices.cost = _cost_chart(
+        problem, problem_key, settings, shown, (drawn_row, gt), cell_targets
+    )
     return matrices
 
 
@@ -329,17 +333,18 @@ def _cost_chart(
     settings: CostSettings,
     shown: np.ndarray,
     outlined: tuple[int | None, int | None],
+    cell_targets: bool,
 ):
     """The cost heatmap of the ``shown`` rows with a row and column outlined. It does not depend
     on ε, τ1, τ2: the figure is kept in the session and remade only when its inputs change (an
     unchanged figure is also left as it is in the browser)."""
-    key = (problem_key, tuple(shown.tolist()), outlined)
+    key = (problem_key, tuple(shown.tolist()), outlined, cell_targets)
     kept = st.session_state.get("cost_chart_figure")
     if kept is not None and kept[0] == key:
         return kept[1]
     fig = app_matrix_figure(
         "cost", problem.cost.cpu().numpy(), problem.row_labels, problem.col_labels,
-        shown.tolist(), title=cost_title(settings), outlined=outlined,
+        shown.tolist(), title=cost_title(settings), outlined=outlined, cell_targets=cell_targets,
     )  # fmt: skip
     st.session_state.cost_chart_figure = (key, fig)
     return fig
@@ -448,7 +453,9 @@ def matching_view(
         figure, scene_error = _scene_chart(scene, image, problem, plan, highlight, max_drawn), None
     except ValueError as error:
         figure, scene_error = None, f"The scene cannot be drawn: {error}"
-    matrices = _matrix_figures(problem, problem_key, plan, settings, params, rows, highlight)
+    matrices = _matrix_figures(
+        problem, problem_key, plan, settings, params, rows, highlight, plotly_url is None
+    )
     matrix_columns = _matrix_columns(matrices)
     _extras(problem, image, scene.width, scene.height, params)
     with scene_col:
