@@ -183,10 +183,12 @@ def _highlight_controls(problem: MatchingProblem, rows: list[int]) -> tuple[int 
     them (None: none), reset when out of range."""
     state = st.session_state
     n, m = len(problem.row_labels), len(problem.col_labels) - 1
-    if not 0 <= state.get("highlight_pred", NONE) < n:
-        state.highlight_pred = NONE
-    if not 0 <= state.get("highlight_gt", NONE) < m:
-        state.highlight_gt = NONE
+    for key, count in (("highlight_pred", n), ("highlight_gt", m)):
+        # Read before its selectbox exists in this run, a widget's value can still be the raw
+        # one the browser sent (a label, after a click set it and the options changed).
+        value = state.get(key, NONE)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < count:
+            state[key] = NONE
     pred_options = sorted(set(rows) | ({state.highlight_pred} - {NONE}))
     pred_col, gt_col = st.columns(2)
     pred_col.selectbox(
