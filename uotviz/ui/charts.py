@@ -224,12 +224,12 @@ def show_chart(
 # ------------------------------------------------------------------------------ the chart host
 
 # One Plotly chart kept mounted and redrawn in place (Plotly.react) when its figure changes, at
-# the width of its column (measured here, reported to the app when it changes, so that the
-# server can size the figure's height). Clicks are sent to the app as trigger values. plotly.js
-# is loaded once per page from the URL in the data (see :func:`media_url`).
+# the width of its column (measured here, and reported to the app whenever it differs from the
+# width the app last knew, `data.known`, so that the server can size the figure's height).
+# Clicks are sent to the app as trigger values. plotly.js is loaded once per page from the URL
+# in the data (see :func:`media_url`).
 _HOST_JS = """
 let plotlyLoading = null;
-const reported = new Map();
 
 function loadPlotly(url) {
     if (window.Plotly) return Promise.resolve(window.Plotly);
@@ -253,10 +253,10 @@ function widthOf(element) {
 }
 
 function report(state, width) {
-    if (width > 0 && reported.get(state.name) !== width) {
-        reported.set(state.name, width);
-        state.setStateValue("width", width);
-    }
+    // Widths the app would refuse are not sent: it would never know them, and ask again.
+    if (width < 150 || width > 10000 || width === state.known || width === state.sent) return;
+    state.sent = width;
+    state.setStateValue("width", width);
 }
 
 async function draw(state) {
@@ -264,7 +264,9 @@ async function draw(state) {
     while (state.pending) {
         const data = state.pending;
         state.pending = null;
-        state.name = data.name;
+        const known = data.known ?? null;
+        if (known !== state.known) state.sent = null; // what the app knows changed: tell it anew
+        state.known = known;
         const figure = JSON.parse(data.figure);
         const width = widthOf(state.host);
         if (width > 0) figure.layout.width = width;
@@ -403,11 +405,12 @@ def live_chart(
     if plotly_url is None:
         show_chart(fig, key=key, fit_column=True, on_select=on_click, config=config)
         return
-    fig = prepare_figure(fig, column_width(key), selectable=False)
+    known = column_width(key)
+    fig = prepare_figure(fig, known, selectable=False)
     _chart_host(
         key=key,
         data={
-            "name": key,
+            "known": known,
             "figure": plotly.io.to_json(fig, validate=False),
             "config": {**_LIVE_CONFIG, **(config or {})},
             "plotly": plotly_url,
