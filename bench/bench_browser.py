@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import shutil
 import statistics
 import sys
 import time
@@ -53,7 +52,11 @@ from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from tests.streamlit_harness import CHROMIUM_ARGS, streamlit_servers  # noqa: E402
+from tests.streamlit_harness import (  # noqa: E402
+    CHROMIUM_ARGS,
+    chromium_path,
+    streamlit_servers,
+)
 from uotviz.sliders import EPS_VALUES, format_value  # noqa: E402
 
 APP = "app.py"
@@ -318,9 +321,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.warmup < 0:
         parser.error("--repeats must be at least 1 and --warmup at least 0")
-    chromium = shutil.which("chromium")
+    chromium = chromium_path()
     if chromium is None:
-        print("chromium is not installed (apt-get install -y chromium)", file=sys.stderr)
         return 1
     started = time.perf_counter()
     with sync_playwright() as playwright:

@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import shutil
 import statistics
 import sys
 import time
@@ -59,7 +58,7 @@ from playwright.sync_api import Page, sync_playwright
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from tests.streamlit_harness import CHROMIUM_ARGS  # noqa: E402
+from tests.streamlit_harness import CHROMIUM_ARGS, chromium_path  # noqa: E402
 from uotviz.figures import app_matrix_figure, unvalidated_figure  # noqa: E402
 from uotviz.matching import CostSettings, MatchingProblem, build_matching_problem  # noqa: E402
 from uotviz.readout import cost_title, plan_title, rows_to_draw  # noqa: E402
@@ -333,9 +332,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.warmup < 0:
         parser.error("--repeats must be at least 1 and --warmup at least 0")
-    chromium = shutil.which("chromium")
+    chromium = chromium_path()
     if chromium is None:
-        print("chromium is not installed (apt-get install -y chromium)", file=sys.stderr)
         return 1
     source = load_configured(DEMO, demo_config())
     unknown = sorted(set(args.images) - set(source.dataset.image_ids()))

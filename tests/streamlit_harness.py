@@ -6,6 +6,7 @@ Shared by the browser tests (``tests/conftest.py``) and the latency benchmark
 
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
 import sys
@@ -42,6 +43,14 @@ class Server:
     url: str
     process: subprocess.Popen
     log_path: Path
+
+
+def chromium_path() -> str | None:
+    """Where Debian's Chromium is, or None after saying on stderr how to install it."""
+    path = shutil.which("chromium")
+    if path is None:
+        print("chromium is not installed (apt-get install -y chromium)", file=sys.stderr)
+    return path
 
 
 def _free_port() -> int:

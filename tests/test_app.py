@@ -530,7 +530,7 @@ def test_gallery_and_sweep_appear_when_switched_on(app: AppTest) -> None:
 
 
 def test_charts_take_the_width_the_browser_reports(app: AppTest) -> None:
-    """The width probes' reports (browser input) size the charts; nonsense is ignored."""
+    """The live charts' width reports (browser input) size the charts; nonsense is ignored."""
     assert _chart(app, SCENE)["layout"].get("width") is None  # not measured yet
     app.session_state["scene_chart"] = {"width": 500}
     app.session_state["plan_chart"] = {"width": "wide"}

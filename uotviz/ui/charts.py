@@ -10,9 +10,9 @@ element's width (the chart hidden), with the width, and again after it has re-re
 from JSON and laid its theme over it. plotly.js redraws the chart from scratch at each pass
 where anything it compares has changed. :func:`prepare_figure` sends figures where nothing has:
 
-* the width in pixels: ``layout.width``, the column's as measured in the browser (by the live
-  chart itself, or by :func:`width_probe`; while no width is known, Streamlit's own stretching
-  is kept, with its two draws);
+* for live charts, the width in pixels: ``layout.width``, the column's as the chart measured
+  it (while no width is known, and for ``st.plotly_chart``, Streamlit stretches the chart, with
+  its two draws);
 * ``clickmode``, ``hovermode`` and ``dragmode`` as Streamlit sets them on a selectable chart;
 * no Streamlit theme (``theme=None`` and ``template=False``): the theme builds a new template
   object and bolds the title once more at each pass. What it gave (Streamlit's text colour,
@@ -54,7 +54,6 @@ __all__ = [
     "prepare_figure",
     "show_chart",
     "valid_width",
-    "width_probe",
 ]
 
 FONT = 'Arial, "Liberation Sans", "Helvetica Neue", Helvetica, sans-serif'
@@ -68,52 +67,16 @@ TEXT_COLOR = "#31333F"
 _SELECTABLE = {"clickmode": "event+select", "hovermode": "closest", "dragmode": "pan"}
 """What Streamlit sets on a chart with ``selection_mode="points"`` when the figure does not."""
 
-# The width probe: an empty element that reports its own width (the column's) to the app, once
-# when it appears and again 150 ms after the column stops resizing. `reported` outlives the
-# element (it is the module's), so a width is sent only when it changes.
-_WIDTH_JS = """
-const reported = new Map();
-export default function ({ data, parentElement, setStateValue }) {
-    const name = data.name;
-    let timer = null;
-    const report = () => {
-        const width = Math.floor(parentElement.getBoundingClientRect().width);
-        if (width <= 0 || reported.get(name) === width) return;
-        reported.set(name, width);
-        setStateValue("width", width);
-    };
-    const observer = new ResizeObserver(() => {
-        clearTimeout(timer);
-        timer = setTimeout(report, reported.has(name) ? 150 : 0);
-    });
-    observer.observe(parentElement);
-    return () => {
-        observer.disconnect();
-        clearTimeout(timer);
-    };
-}
-"""
-
-_width_probe = st.components.v2.component("uotviz_width_probe", js=_WIDTH_JS, isolate_styles=False)
-
 _MIN_WIDTH_PX = 150  # narrower than this Streamlit draws a chart at 150 px anyway
 _MAX_WIDTH_PX = 10_000
 
 
-def _probe_key(name: str) -> str:
-    return f"{name}_width_probe"
-
-
 def column_width(name: str) -> int | None:
-    """The width, in CSS pixels, of the column of the chart ``name``, as the browser last
-    reported it (its live chart, :func:`live_chart`, or its probe, :func:`width_probe`); None
-    before it has (the first run of a session, or where no browser runs, as under AppTest)."""
-    for key in (name, _probe_key(name)):
-        state = st.session_state.get(key)
-        width = valid_width(state.get("width") if isinstance(state, Mapping) else None)
-        if width is not None:
-            return width
-    return None
+    """The width, in CSS pixels, of the column of the live chart ``name`` (:func:`live_chart`),
+    as the browser last reported it; None before it has (the first run of a session, or where
+    no browser runs, as under AppTest)."""
+    state = st.session_state.get(name)
+    return valid_width(state.get("width") if isinstance(state, Mapping) else None)
 
 
 def valid_width(value: object) -> int | None:
@@ -124,20 +87,6 @@ def valid_width(value: object) -> int | None:
     if not math.isfinite(value) or not _MIN_WIDTH_PX <= value <= _MAX_WIDTH_PX:
         return None
     return int(value)
-
-
-def width_probe(name: str) -> None:
-    """An empty element that reports its width, the column's, to :func:`column_width`: once when
-    it appears and again when the column is resized, which reruns the script or fragment.
-
-    Mount it last in its column: the gap Streamlit leaves after it is then at the column's end.
-    """
-    _width_probe(
-        key=_probe_key(name),
-        data={"name": name},
-        default={"width": None},
-        on_width_change=lambda: None,
-    )
 
 
 def _data_revision(fig: go.Figure) -> str:
@@ -192,33 +141,28 @@ def show_chart(
     fig: go.Figure,
     *,
     key: str,
-    fit_column: bool = False,
     on_select: Callable[[], None] | None = None,
     config: dict | None = None,
 ) -> None:
-    """``st.plotly_chart`` of ``fig`` prepared by :func:`prepare_figure`.
+    """``st.plotly_chart`` of ``fig`` prepared by :func:`prepare_figure`, stretched to its
+    column by Streamlit.
 
     Args:
         fig: the figure (changed in place).
         key: the chart's widget key.
-        fit_column: draw it at the width of its column, measured by a probe mounted after it
-            (see :func:`width_probe`), instead of letting Streamlit stretch it.
         on_select: called when points are selected (clicked); None: not selectable.
         config: plotly.js's config (mode bar buttons, export options).
     """
-    width_px = column_width(key) if fit_column else None
-    fig = prepare_figure(fig, width_px, selectable=on_select is not None)
+    fig = prepare_figure(fig, None, selectable=on_select is not None)
     st.plotly_chart(
         fig,
         key=key,
         theme=None,
-        width="content" if width_px is not None else "stretch",
+        width="stretch",
         on_select=on_select if on_select is not None else "ignore",
         selection_mode="points" if on_select is not None else ("points", "box", "lasso"),
         config=config or {},
     )
-    if fit_column:
-        width_probe(key)
 
 
 # ------------------------------------------------------------------------------ the chart host
@@ -377,6 +321,18 @@ def clicked_point(key: str) -> Mapping | None:
     return point if isinstance(point, Mapping) else None
 
 
+def _figure_json(key: str, fig: go.Figure, width_px: int | None) -> str:
+    """``fig`` prepared at ``width_px`` and written as JSON; kept per chart key, so that a figure
+    kept in the session (the cost heatmap) is not prepared and written again at every step."""
+    sent = st.session_state.setdefault("live_chart_json", {})
+    kept = sent.get(key)
+    if kept is not None and kept[0] is fig and kept[1] == width_px:
+        return kept[2]
+    text = plotly.io.to_json(prepare_figure(fig, width_px, selectable=False), validate=False)
+    sent[key] = (fig, width_px, text)  # holding the figure keeps `is` from matching another
+    return text
+
+
 def live_chart(
     fig: go.Figure,
     *,
@@ -403,15 +359,14 @@ def live_chart(
         config: plotly.js's config (mode bar buttons, export options).
     """
     if plotly_url is None:
-        show_chart(fig, key=key, fit_column=True, on_select=on_click, config=config)
+        show_chart(fig, key=key, on_select=on_click, config=config)
         return
     known = column_width(key)
-    fig = prepare_figure(fig, known, selectable=False)
     _chart_host(
         key=key,
         data={
             "known": known,
-            "figure": plotly.io.to_json(fig, validate=False),
+            "figure": _figure_json(key, fig, known),
             "config": {**_LIVE_CONFIG, **(config or {})},
             "plotly": plotly_url,
         },
