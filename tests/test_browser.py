@@ -77,17 +77,16 @@ def _click_cell(page: Page, row: int, column: int) -> None:
     page.mouse.click(x, y)
 
 
-def _click_scene_gt(page: Page, label: str) -> None:
-    """Click the centre of the ground truth lettered ``label`` on the scene."""
+def _hover_scene_gt(page: Page, label: str) -> tuple[float, float]:
+    """Move the pointer to the centre of the ground truth lettered ``label`` on the scene;
+    returns where that is."""
     _wait_idle(page)
     scene = _charts(page).first
     scene.scroll_into_view_if_needed()
     x, y = scene.evaluate(
         """(gd, label) => {
-            const head = `<b>${label}</b>`;
-            const trace = gd._fullData.find((t) => t.mode === 'markers' && Array.isArray(t.text)
-                && t.text.some((text) => String(text).startsWith(head)));
-            const i = trace.text.findIndex((text) => String(text).startsWith(head));
+            const trace = gd._fullData.find((t) => t.name === 'ground-truth centres');
+            const i = label.charCodeAt(0) - 'A'.charCodeAt(0);
             const box = gd.getBoundingClientRect();
             const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
             return [box.left + xa._offset + xa.l2p(trace.x[i]),
@@ -96,7 +95,7 @@ def _click_scene_gt(page: Page, label: str) -> None:
         label,
     )
     page.mouse.move(x, y)
-    page.mouse.click(x, y)
+    return x, y
 
 
 def _screenshot(page: Page, tmp_path: Path, name: str) -> Path:
@@ -180,8 +179,14 @@ def test_slider_preset_and_next_image(
         _wait_idle(page)
         _screenshot(page, tmp_path, "cell-click-highlight.png")
 
-        # a click on a ground truth's centre in the scene highlights that ground truth alone
-        _click_scene_gt(page, "B")
+        # hovering a ground truth's centre shows what it receives at this step, in the scene's
+        # own tooltip; a click highlights that ground truth alone
+        x, y = _hover_scene_gt(page, "B")
+        tooltip = page.locator(".uotviz-tooltip").first
+        expect(tooltip).to_be_visible()
+        expect(tooltip).to_contain_text("B saucer")
+        expect(tooltip).to_contain_text("mass received: 1.000")
+        page.mouse.click(x, y)
         expect(page.get_by_role("combobox", name="Highlight ground truth")).to_have_value(
             "B saucer"
         )
@@ -242,6 +247,7 @@ def test_a_slider_step_redraws_the_scene_and_the_plan_once_in_place(
             """(selector) => document.querySelectorAll(selector).forEach((gd, i) => {
                 gd.__draws = 0;
                 gd.__before = i;
+                gd.__calcdata = gd.calcdata;
             })""",
             GRAPH_DIVS,
         )
@@ -254,7 +260,7 @@ def test_a_slider_step_redraws_the_scene_and_the_plan_once_in_place(
         charts = page.evaluate(
             """(selector) => [...document.querySelectorAll(selector)].map((gd) => ({
                 title: gd.layout.title.text, draws: gd.__draws, before: gd.__before,
-                width: gd.layout.width,
+                width: gd.layout.width, computed: gd.calcdata !== gd.__calcdata,
                 column: Math.floor(gd.parentElement.getBoundingClientRect().width),
             }))""",
             GRAPH_DIVS,
@@ -263,6 +269,9 @@ def test_a_slider_step_redraws_the_scene_and_the_plan_once_in_place(
         scene, cost, plan = charts
         assert "figure1_coffee.jpg" in scene["title"] and "ε = 0.1" in plan["title"], charts
         assert (scene["draws"], cost["draws"], plan["draws"]) == (1, 0, 1), charts
+        # the scene's traces stay as they were: only its shapes are redrawn (the plan's heatmap
+        # is computed again)
+        assert (scene["computed"], plan["computed"]) == (False, True), charts
         for chart in charts:
             assert chart["width"] == chart["column"], chart
 

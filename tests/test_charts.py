@@ -20,7 +20,7 @@ from uotviz.readout import plan_title
 from uotviz.scene_figure import scene_figure
 from uotviz.sources import DEMO, demo_config, load_configured
 from uotviz.transport import solve
-from uotviz.ui.charts import FONT, prepare_figure, valid_width
+from uotviz.ui.charts import FONT, prepare_figure, step_texts, valid_width
 
 
 @pytest.fixture(scope="module")
@@ -156,3 +156,63 @@ def test_a_validated_figure_is_prepared_as_an_unvalidated_copy() -> None:
 )
 def test_a_reported_width_is_checked_like_any_input(reported, width) -> None:
     assert valid_width(reported) == width
+
+
+def _live_scene(problem, scene, plan, **options) -> tuple[dict, dict]:
+    """A scene as a live chart sends it: (figure JSON without its step texts, the texts)."""
+    fig = scene_figure(
+        None, scene.width, scene.height, problem, plan, title="t", picture_url="/m.jpg", **options
+    )
+    texts = step_texts(fig)
+    return _sent(prepare_figure(fig, 532, selectable=False)), texts
+
+
+def test_a_new_plan_changes_the_scenes_shapes_and_hover_texts_not_its_traces() -> None:
+    """What lets plotly.js redraw the scene at a slider step without computing it again: with
+    the hover texts sent apart, the traces and their data revision are the same for another
+    plan, and what the plan changes is in the layout shapes."""
+    source = load_configured(DEMO, demo_config())
+    scene = source.dataset.scene(1)
+    problem = build_matching_problem(scene, CostSettings())
+    plans = [solve(problem.cost, eps, math.inf, math.inf).plan.numpy() for eps in (0.05, 0.1)]
+    (before, texts_before), (after, texts_after) = (
+        _live_scene(problem, scene, plan) for plan in plans
+    )
+    assert before["data"] == after["data"]
+    assert before["layout"]["datarevision"] == after["layout"]["datarevision"]
+    assert before["layout"]["shapes"] != after["layout"]["shapes"]
+    assert texts_before != texts_after
+    # the texts are those of the hover points, one per point, and the points show no label
+    # of plotly.js's own (the live chart's tooltip shows the text)
+    for index, texts in texts_after.items():
+        trace = after["data"][int(index)]
+        assert trace["hoverinfo"] == "none" and trace.get("text") is None
+        assert len(texts) == len(trace["x"])
+    names = {after["data"][int(index)]["name"] for index in texts_after}
+    assert names == {"line middles", "ground-truth centres", "prediction centres"}
+    # a highlight changes the traces (their opacities): plotly.js computes the figure again
+    highlighted, _ = _live_scene(problem, scene, plans[1], highlight_pred=3)
+    assert highlighted["data"] != after["data"]
+
+
+def test_step_texts_leave_other_traces_alone() -> None:
+    fig = unvalidated_figure(
+        [
+            {
+                "type": "scatter",
+                "x": [0, 1],
+                "y": [0, 1],
+                "text": ["a", "b"],
+                "hovertemplate": "%{text}",
+                "meta": {"step_text": True},
+            },
+            {"type": "scatter", "x": [0], "y": [0], "text": ["c"], "meta": {"role": "x"}},
+            {"type": "scatter", "x": [0], "y": [0], "text": ["d"]},
+        ],  # fmt: skip
+        {},
+    )
+    assert step_texts(fig) == {"0": ["a", "b"]}
+    first, second, third = fig.data
+    assert first.text is None and first.hovertemplate is None and first.hoverinfo == "none"
+    assert list(second.text) == ["c"] and list(third.text) == ["d"]
+    assert step_texts(fig) == {}  # taken once

@@ -62,6 +62,27 @@ def traces(fig, role: str) -> list:
     return [t for t in fig.data if isinstance(t.meta, dict) and t.meta.get("role") == role]
 
 
+def shapes_named(fig, kind: str) -> dict[str, object]:
+    """The layout shapes named ``"<kind> <what>"`` (``"outline 4"``, ``"line 4 → A"``), by
+    what they draw (``"4"``, ``"4 → A"``)."""
+    prefix = kind + " "
+    return {
+        shape.name.removeprefix(prefix): shape
+        for shape in fig.layout.shapes
+        if (shape.name or "").startswith(prefix)
+    }
+
+
+def outline_rows(fig) -> dict[int, object]:
+    """The prediction outline shapes by row index (labels are 1-based row numbers here)."""
+    return {int(label) - 1: shape for label, shape in shapes_named(fig, "outline").items()}
+
+
+def disc_rows(fig) -> list[int]:
+    """The rows with a ∅ disc, in drawing order."""
+    return [int(label) - 1 for label in shapes_named(fig, "∅ disc")]
+
+
 def boxes_of(trace) -> list[tuple[float, float, float, float]]:
     """The xyxy boxes of an outline trace (closed 5-point paths separated by None)."""
     xs, ys = list(trace.x), list(trace.y)
@@ -76,12 +97,10 @@ def boxes_of(trace) -> list[tuple[float, float, float, float]]:
 
 def line_segments(fig) -> list[tuple[tuple, tuple, float, float]]:
     """(start, end, width, opacity) of every drawn matching line."""
-    out = []
-    for trace in traces(fig, "lines"):
-        xs, ys = list(trace.x), list(trace.y)
-        for k in range(0, len(xs), 3):
-            out.append(((xs[k], ys[k]), (xs[k + 1], ys[k + 1]), trace.line.width, trace.opacity))
-    return out
+    return [
+        ((line.x0, line.y0), (line.x1, line.y1), line.line.width, line.opacity)
+        for line in shapes_named(fig, "line").values()
+    ]
 
 
 def centre(box) -> tuple[float, float]:
@@ -107,8 +126,9 @@ def test_image_and_reversed_axis(fig1_problem, ot_plan):
 def test_no_image_draws_grey_canvas(fig1_problem):
     fig = scene_figure(None, WIDTH, HEIGHT, fig1_problem, None)
     assert not fig.layout.images
-    (canvas,) = fig.layout.shapes
+    (canvas,) = [shape for shape in fig.layout.shapes if shape.name == "canvas"]
     assert (canvas.x0, canvas.y0, canvas.x1, canvas.y1) == (0, 0, WIDTH, HEIGHT)
+    assert canvas.layer == "below" and len(fig.layout.shapes) == 1 + 2 * 5  # and the outlines
 
 
 def test_one_outline_per_box_at_its_coordinates(fig1_problem, ot_plan):
@@ -120,12 +140,13 @@ def test_one_outline_per_box_at_its_coordinates(fig1_problem, ot_plan):
             assert trace.line.color == GT_PALETTE[column]
     assert gt_drawn == {j: tuple(map(float, b)) for j, b in enumerate(figure1.GROUND_TRUTHS_XYXY)}
     pred_drawn = {}
-    for trace in traces(fig, "pred outlines"):
-        assert trace.line.color == "black"
-        for row, box in zip(trace.meta["rows"], boxes_of(trace), strict=True):
-            assert row not in pred_drawn
-            pred_drawn[row] = box
+    for row, outline in outline_rows(fig).items():
+        assert outline.type == "rect" and outline.line.color == "black"
+        pred_drawn[row] = (outline.x0, outline.y0, outline.x1, outline.y1)
     assert pred_drawn == {i: tuple(map(float, b)) for i, b in enumerate(figure1.PREDICTIONS_XYXY)}
+    # a white halo under every outline, everything the plan changes under the traces
+    assert set(shapes_named(fig, "halo")) == set(shapes_named(fig, "outline"))
+    assert {shape.layer for shape in fig.layout.shapes if shape.name != "canvas"} == {"between"}
     labels = {a.text for a in fig.layout.annotations}
     assert {"<b>A</b>", "<b>B</b>", "1", "2", "3", "4", "5"} <= labels
 
@@ -155,28 +176,33 @@ def test_small_masses_not_drawn():
     assert len(segments) == 2
     assert all(start != centre([0, 0, 50, 50]) or end != centre([50, 50, 99, 99])
                for start, end, _, _ in segments)  # fmt: skip
-    (background,) = traces(fig, "background")
-    assert background.meta["rows"] == [1]  # row 0 sends nothing to ∅
+    assert disc_rows(fig) == [1]  # row 0 sends nothing to ∅
     fig = scene_figure(None, 100, 100, problem, plan, min_mass=0.001)
     assert len(line_segments(fig)) == 3
 
 
 def test_background_mass_encoded(fig1_problem, ot_plan):
     fig = scene_figure(None, WIDTH, HEIGHT, fig1_problem, ot_plan)
-    (background,) = traces(fig, "background")
     to_bg = ot_plan[:, -1].numpy()
-    rows = background.meta["rows"]
+    rows = disc_rows(fig)
     assert rows == [i for i in range(5) if to_bg[i] >= 0.01]
-    sizes = np.asarray(background.marker.size)
-    # discs sit on the predictions' centres and their area follows the mass
-    for k, row in enumerate(rows):
-        assert (background.x[k], background.y[k]) == centre(figure1.PREDICTIONS_XYXY[row])
+    discs = list(shapes_named(fig, "∅ disc").values())
+    # discs sit on the predictions' centres, sized in pixels, and their area follows the mass
+    sizes = []
+    for disc, row in zip(discs, rows, strict=True):
+        assert disc.type == "circle" and disc.xsizemode == disc.ysizemode == "pixel"
+        assert (disc.xanchor, disc.yanchor) == centre(figure1.PREDICTIONS_XYXY[row])
+        assert disc.x0 == -disc.x1 and disc.y0 == -disc.y1 == -disc.x1
+        sizes.append(disc.x1 - disc.x0)
+    sizes = np.asarray(sizes)
     order = np.argsort(to_bg[rows])
     assert np.all(np.diff(sizes[order]) > 0)
     assert sizes**2 / to_bg[rows] == pytest.approx(np.full(len(rows), 28.0**2), rel=0.01)
+    big = [disc for disc, size in zip(discs, sizes, strict=True) if size >= 12]
+    assert big and all(disc.label.text == "∅" for disc in big)
     # predictions 1, 2, 3 send most of their mass to ∅: dashed outlines
-    dashed = [t for t in traces(fig, "pred outlines") if t.line.dash not in (None, "solid")]
-    assert sorted(r for t in dashed for r in t.meta["rows"]) == [0, 1, 2]
+    dashed = [row for row, shape in outline_rows(fig).items() if shape.line.dash != "solid"]
+    assert sorted(dashed) == [0, 1, 2]
     names = " ".join(t.name or "" for t in traces(fig, "legend"))
     assert "∅" in names and "area ∝ mass" in names and "width ∝ mass" in names
 
@@ -203,7 +229,7 @@ def test_max_predictions_hides_and_says_so():
     problem = make_problem(preds, [[10, 10, 100, 100], [200, 200, 300, 300]])
     plan = solve(problem.cost, 0.05, math.inf, math.inf).plan.numpy()
     fig = scene_figure(None, 500, 500, problem, plan, max_predictions=50)
-    drawn = sorted(r for t in traces(fig, "pred outlines") for r in t.meta["rows"])
+    drawn = sorted(outline_rows(fig))
     assert len(drawn) == 50
     to_gt = plan[:, :-1].sum(axis=1)
     assert to_gt[drawn].min() >= np.sort(to_gt)[-50] - 1e-12  # the 50 sending the most
@@ -218,7 +244,7 @@ def test_highlight_fades_the_rest(fig1_problem, ot_plan):
     start = centre(figure1.PREDICTIONS_XYXY[3])
     for seg_start, _, _, opacity in line_segments(fig):
         assert (opacity >= 0.9) == (seg_start == start)
-    outline = {r: t for t in traces(fig, "pred outlines") for r in t.meta["rows"]}
+    outline = outline_rows(fig)
     assert outline[3].opacity == 1 and outline[0].opacity < 1
     assert outline[3].line.width > outline[0].line.width
     fig = scene_figure(None, WIDTH, HEIGHT, fig1_problem, ot_plan, highlight_gt=1)
@@ -230,15 +256,15 @@ def test_highlight_fades_the_rest(fig1_problem, ot_plan):
 
 def test_boxes_only_and_empty_sides(fig1_problem):
     fig = scene_figure(None, WIDTH, HEIGHT, fig1_problem, None)
-    assert not traces(fig, "lines") and not traces(fig, "background")
-    assert len(traces(fig, "pred outlines")) == 1 and len(traces(fig, "gt outlines")) == 2
+    assert not line_segments(fig) and not disc_rows(fig) and not traces(fig, "line hover")
+    assert len(outline_rows(fig)) == 5 and len(traces(fig, "gt outlines")) == 2
     no_preds = make_problem(np.zeros((0, 4)), [[0, 0, 10, 10]])
     fig = scene_figure(None, 50, 50, no_preds, np.zeros((0, 2)))
-    assert not traces(fig, "pred outlines") and len(traces(fig, "gt outlines")) == 1
+    assert not outline_rows(fig) and len(traces(fig, "gt outlines")) == 1
     no_gts = make_problem([[0, 0, 10, 10], [5, 5, 20, 20]], np.zeros((0, 4)))
     fig = scene_figure(None, 50, 50, no_gts, np.ones((2, 1)))
-    assert not traces(fig, "gt outlines") and not traces(fig, "lines")
-    assert traces(fig, "background")[0].meta["rows"] == [0, 1]
+    assert not traces(fig, "gt outlines") and not line_segments(fig)
+    assert disc_rows(fig) == [0, 1]
     with pytest.raises(ValueError, match="shape"):
         scene_figure(None, 50, 50, no_gts, np.ones((2, 2)))
 

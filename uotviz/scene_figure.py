@@ -13,6 +13,13 @@ Coordinates: the axes are the pixels of the image as annotated (the ``xyxy`` box
 boxes are drawn as given and hovering reads annotation pixels. The picture, possibly downscaled
 by :func:`~uotviz.data.coco.open_image`, is stretched over that whole canvas.
 
+What a plan changes is drawn with layout shapes (lines, ∅ discs, prediction outlines), under
+the traces (``layer="between"``); the traces (ground-truth outlines, hover points, legend) stay
+the same from one plan to the next, except for the hover texts of the traces whose
+``meta["step_text"]`` is true. A chart that redraws the scene at every slider step
+(:func:`uotviz.ui.charts.live_chart`) sends those texts beside the figure, so that plotly.js
+only redraws the shapes that changed instead of computing and drawing the whole figure again.
+
 Pure functions: arrays, labels and a PIL image in, a :class:`plotly.graph_objects.Figure` out.
 """
 
@@ -104,14 +111,6 @@ def _rect_path(boxes: np.ndarray) -> tuple[list, list]:
     nan = np.full(len(boxes), np.nan)
     xs = np.stack([x1, x2, x2, x1, x1, nan], axis=1).ravel()
     ys = np.stack([y1, y1, y2, y2, y1, nan], axis=1).ravel()
-    return _with_gaps(xs), _with_gaps(ys)
-
-
-def _segments(x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray) -> tuple[list, list]:
-    """Segments ``(x0, y0) -> (x1, y1)`` separated by ``None``."""
-    nan = np.full(len(x0), np.nan)
-    xs = np.stack([x0, x1, nan], axis=1).ravel()
-    ys = np.stack([y0, y1, nan], axis=1).ravel()
     return _with_gaps(xs), _with_gaps(ys)
 
 
@@ -237,6 +236,7 @@ def _scene_panel(
     """Boxes, labels, lines and ∅ discs of one scene on the axes ``xref`` / ``yref``."""
     panel = _Panel()
     axes = {"xaxis": xref, "yaxis": yref}
+    shape_axes = {"xref": xref, "yref": yref}
     pred_boxes = _as_array(problem.pred_boxes, (0, 4)).reshape(-1, 4)
     gt_boxes = _as_array(problem.gt_boxes, (0, 4)).reshape(-1, 4)
     n, m = len(pred_boxes), len(gt_boxes)
@@ -287,65 +287,66 @@ def _scene_panel(
             pred_active = plan[:, highlight_gt] >= min_mass if plan is not None else ~pred_active
     highlighting = highlight_pred is not None or highlight_gt is not None
 
-    # -- matching lines: grouped by (colour, width, emphasis) so there are few traces
+    # -- matching lines: one layout shape per line, its white casing under it
+    outline_shapes: list[dict] = []
+    line_shapes: list[dict] = []
+    disc_shapes: list[dict] = []
     if plan is not None and m and len(drawn):
         sub = plan[drawn, :-1]
         rows, cols = np.nonzero(sub >= min_mass)
         preds = drawn[rows]
-        masses = sub[rows, cols]
-        widths = line_width(masses)
+        widths = line_width(sub[rows, cols])
         emphasis = np.ones(len(preds), dtype=bool)
         if highlight_pred is not None:
             emphasis &= preds == highlight_pred
         if highlight_gt is not None:
             emphasis &= cols == highlight_gt
-        colour_index = cols % len(GT_PALETTE)
-        # White casings first (one trace per width), then the coloured lines on top of them:
-        # the casing keeps a line visible on any picture.
-        for role, keys in (
-            ("line casings", np.stack([np.full(len(cols), -1), widths * 2, emphasis], axis=1)),
-            ("lines", np.stack([colour_index, widths * 2, emphasis], axis=1)),
+        opacities = _line_opacity(widths)
+        if highlighting:
+            opacities = np.where(emphasis, 0.95, opacities * _FADED)
+        casings, lines = [], []
+        for i, j, width, opacity in zip(
+            preds.tolist(), cols.tolist(), widths.tolist(), opacities.tolist(), strict=True
         ):
-            groups, inverse = np.unique(keys, axis=0, return_inverse=True)
-            inverse = inverse.reshape(-1)
-            for g, (colour, doubled, bright) in enumerate(groups):
-                members = inverse == g
-                p, c = preds[members], cols[members]
-                xs, ys = _segments(
-                    pred_centre[p, 0], pred_centre[p, 1], gt_centre[c, 0], gt_centre[c, 1]
-                )
-                width = float(doubled) / 2
-                opacity = float(_line_opacity(np.array([width]))[0])
-                if highlighting:
-                    opacity = 0.95 if bright else opacity * _FADED
-                if role == "lines":
-                    line = {"color": GT_PALETTE[int(colour)], "width": width * style.width_factor}
-                else:
-                    line = {"color": "white", "width": width * style.width_factor + 2}
-                    opacity *= 0.45
-                panel.traces.append(
-                    dict(
-                        type="scatter", x=xs, y=ys, mode="lines", **axes, line=line,
-                        opacity=round(opacity, 3), hoverinfo="skip",
-                        name="mass to a ground truth", legendgroup="lines", showlegend=False,
-                        meta={"role": role, "width_px": width},
-                    )
-                )  # fmt: skip
-        if style.hover and len(preds):
-            # One invisible point per line at its middle, to read the mass by hovering.
-            mid = (pred_centre[preds] + gt_centre[cols]) / 2
-            text = [
-                f"{row_labels[i]} → {col_labels[j]}: {mass:.3f}"
-                for i, j, mass in zip(preds.tolist(), cols.tolist(), masses.tolist(), strict=True)
-            ]
-            panel.traces.append(
+            ends = dict(
+                type="line", x0=float(pred_centre[i, 0]), y0=float(pred_centre[i, 1]),
+                x1=float(gt_centre[j, 0]), y1=float(gt_centre[j, 1]), **shape_axes,
+                layer="between",
+            )  # fmt: skip
+            pair = f"{row_labels[i]} → {col_labels[j]}"
+            # The casing keeps a line visible on any picture.
+            casings.append(
                 dict(
-                    type="scatter", x=_coords(mid[:, 0]), y=_coords(mid[:, 1]), mode="markers",
-                    **axes, marker={"size": 10, "opacity": 0}, text=text,
-                    hovertemplate="%{text}<extra></extra>", showlegend=False,
-                    legendgroup="lines", meta={"role": "line hover"},
+                    ends, name=f"casing {pair}", opacity=round(opacity * 0.45, 3),
+                    line={"color": "white", "width": width * style.width_factor + 2},
                 )
             )  # fmt: skip
+            lines.append(
+                dict(
+                    ends, name=f"line {pair}", opacity=round(opacity, 3),
+                    line={"color": _gt_color(j), "width": width * style.width_factor},
+                )
+            )  # fmt: skip
+        line_shapes = casings + lines
+    if plan is not None and m and len(drawn) and style.hover:
+        # An invisible point in the middle of every (prediction, ground truth) pair, to read
+        # the mass by hovering: every pair, drawn or not, so that the points stay where they
+        # are from one plan to the next (only their texts change).
+        pair_rows = np.repeat(drawn, m)
+        pair_cols = np.tile(np.arange(m), len(drawn))
+        mid = (pred_centre[pair_rows] + gt_centre[pair_cols]) / 2
+        text = [
+            f"{row_labels[i]} → {col_labels[j]}: {plan[i, j]:.3f}"
+            for i, j in zip(pair_rows.tolist(), pair_cols.tolist(), strict=True)
+        ]
+        panel.traces.append(
+            dict(
+                type="scatter", x=_coords(mid[:, 0]), y=_coords(mid[:, 1]), mode="markers",
+                **axes, marker={"size": 10, "opacity": 0}, text=text,
+                hovertemplate="%{text}<extra></extra>", showlegend=False, name="line middles",
+                legendgroup="lines", meta={"role": "line hover", "step_text": True},
+            )
+        )  # fmt: skip
 
     # -- ground truths: one outline trace per colour (and emphasis)
     gt_received = plan[:, :-1].sum(axis=0) if plan is not None else np.zeros(m)
@@ -404,7 +405,8 @@ def _scene_panel(
                     "opacity": [1.0 if gt_active[j] or not highlighting else 0.3 for j in range(m)],
                 },
                 text=text, hovertemplate="%{text}<extra></extra>", showlegend=False,
-                legendgroup="gts", meta={"role": "gt centres"},
+                name="ground-truth centres", legendgroup="gts",
+                meta={"role": "gt centres", "step_text": True},
             )
         )  # fmt: skip
 
@@ -413,33 +415,31 @@ def _scene_panel(
         to_bg = plan[:, -1] if plan is not None else np.zeros(n)
         to_gt = plan[:, :-1].sum(axis=1) if plan is not None else np.zeros(n)
         mostly_bg = (to_bg > to_gt) if plan is not None else np.zeros(n, dtype=bool)
-        kinds = [
-            ("predictions", "solid", ~mostly_bg),
-            # Dash lengths in pixels: Plotly's named dashes scale with the width, and the halo
-            # under the outline is wider.
-            ("predictions mostly to ∅", "7px,5px", mostly_bg),
-        ]
-        for name, dash, kind in kinds:
-            for bright in (True, False):
-                members = drawn[kind[drawn] & (pred_active[drawn] == bright)]
-                if not len(members):
-                    continue
-                xs, ys = _rect_path(pred_boxes[members])
-                emphasised = bright and highlight_pred is not None
-                width = style.pred_width * (2.2 if emphasised else 1.0)
-                # A white line under the black one keeps outlines visible on dark pixels.
-                halo = "rgba(255, 255, 255, 0.6)"
-                for colour, w in ((halo, width + 2), ("black", width)):
-                    panel.traces.append(
-                        dict(
-                            type="scatter", x=xs, y=ys, mode="lines", **axes,
-                            line={"color": colour, "width": w, "dash": dash},
-                            opacity=1.0 if bright or not highlighting else 0.3,
-                            hoverinfo="skip", name=name, legendgroup=name, showlegend=False,
-                            meta={"role": "pred outlines" if colour == "black" else "pred halo",
-                                  "rows": members.tolist()},
-                        )
-                    )  # fmt: skip
+        # A white halo under each black outline keeps it visible on dark pixels. Dash lengths
+        # are in pixels: Plotly's named dashes scale with the width, and the halo is wider.
+        halos, outlines = [], []
+        for i in drawn.tolist():
+            bright = bool(pred_active[i])
+            width = style.pred_width * (2.2 if bright and highlight_pred is not None else 1.0)
+            box = dict(
+                type="rect", x0=float(pred_boxes[i, 0]), y0=float(pred_boxes[i, 1]),
+                x1=float(pred_boxes[i, 2]), y1=float(pred_boxes[i, 3]), **shape_axes,
+                layer="between", opacity=1.0 if bright or not highlighting else 0.3,
+            )  # fmt: skip
+            dash = "7px,5px" if mostly_bg[i] else "solid"
+            halos.append(
+                dict(
+                    box, name=f"halo {row_labels[i]}",
+                    line={"color": "rgba(255, 255, 255, 0.6)", "width": width + 2, "dash": dash},
+                )
+            )  # fmt: skip
+            outlines.append(
+                dict(
+                    box, name=f"outline {row_labels[i]}",
+                    line={"color": "black", "width": width, "dash": dash},
+                )
+            )  # fmt: skip
+        outline_shapes = halos + outlines
         label_opacity = np.where(pred_active[drawn] | (not highlighting), 1.0, 0.3)
         # Numbers on at most _MAX_LABELS boxes (those sending the most mass to ground truths):
         # more would hide the picture; hovering a box's centre still names it.
@@ -480,39 +480,31 @@ def _scene_panel(
                     marker={"size": 5, "color": "black", "line": {"color": "white", "width": 1},
                             "opacity": label_opacity.tolist()},
                     text=text, hovertemplate="%{text}<extra></extra>", showlegend=False,
-                    legendgroup="predictions", meta={"role": "pred centres"},
+                    name="prediction centres", legendgroup="predictions",
+                    meta={"role": "pred centres", "step_text": True},
                 )
             )  # fmt: skip
 
         # -- mass to the background: a grey disc on the prediction's centre, area ∝ mass
         if plan is not None:
-            bg_rows = drawn[to_bg[drawn] >= min_mass]
-            if len(bg_rows):
-                opacity = np.where(pred_active[bg_rows] | (not highlighting), 1.0, _FADED)
-                size = _background_size(to_bg[bg_rows]) * style.width_factor
-                # The ∅ sign is written on the discs big enough to hold it.
-                sign = np.where(size >= 12, BACKGROUND, "")
-                panel.traces.append(
-                    dict(
-                        type="scatter", x=_coords(pred_centre[bg_rows, 0]),
-                        y=_coords(pred_centre[bg_rows, 1]), mode="markers+text", **axes,
-                        marker={
-                            "size": size.round(2).tolist(), "color": BACKGROUND_COLOR,
-                            "opacity": opacity.tolist(), "line": {"color": "white", "width": 1},
-                        },
-                        text=sign.tolist(), textposition="middle center",
-                        textfont={
-                            "size": (size * 0.6).round(1).tolist(),
-                            "color": [f"rgba(255, 255, 255, {a:g})" for a in opacity.tolist()],
-                        },
-                        customdata=[[row_labels[i], float(to_bg[i])] for i in bg_rows.tolist()],
-                        hovertemplate=f"%{{customdata[0]}} → {BACKGROUND}: %{{customdata[1]:.3f}}"
-                        "<extra></extra>",
-                        hoverinfo=None if style.hover else "skip",
-                        name=f"mass to {BACKGROUND}", legendgroup="background", showlegend=False,
-                        meta={"role": "background", "rows": bg_rows.tolist()},
-                    )
+            for i in drawn[to_bg[drawn] >= min_mass].tolist():
+                opacity = 1.0 if pred_active[i] or not highlighting else _FADED
+                size = float(_background_size(to_bg[i])) * style.width_factor
+                radius = round(size / 2, 2)
+                disc = dict(
+                    type="circle", **shape_axes, xsizemode="pixel", ysizemode="pixel",
+                    xanchor=float(pred_centre[i, 0]), yanchor=float(pred_centre[i, 1]),
+                    x0=-radius, x1=radius, y0=-radius, y1=radius, layer="between",
+                    fillcolor=BACKGROUND_COLOR, line={"color": "white", "width": 1},
+                    opacity=opacity, name=f"{BACKGROUND} disc {row_labels[i]}",
                 )  # fmt: skip
+                if size >= 12:  # the ∅ sign is written on the discs big enough to hold it
+                    disc["label"] = {
+                        "text": BACKGROUND, "textposition": "middle center",
+                        "font": {"size": round(size * 0.6, 1), "color": "white"},
+                    }  # fmt: skip
+                disc_shapes.append(disc)
+    panel.shapes = outline_shapes + line_shapes + disc_shapes
     return panel
 
 
@@ -521,7 +513,8 @@ def _legend_entries(
 ) -> list[dict]:
     """Legend-only traces (no data) explaining each encoding, in the groups of the real traces.
 
-    Clicking an entry hides or shows every trace of its group.
+    The matching is drawn with layout shapes, which legend clicks do not hide: the legend
+    explains, it does not toggle (``itemclick`` is off).
     """
     proxy = {"type": "scatter", "x": [None], "y": [None], "xaxis": xref, "yaxis": yref,
              "hoverinfo": "skip", "meta": {"role": "legend"}}  # fmt: skip
@@ -595,7 +588,7 @@ def _backdrop(
     if image is None:
         canvas = dict(
             type="rect", x0=0, y0=0, x1=width, y1=height, xref=xref, yref=yref,
-            fillcolor=CANVAS_COLOR, line={"width": 0}, layer="below",
+            fillcolor=CANVAS_COLOR, line={"width": 0}, layer="below", name="canvas",
         )  # fmt: skip
         return [], [canvas]
     uri = source if source is not None else _data_uri(image)
@@ -662,10 +655,12 @@ def scene_figure(
             data URI, which makes every figure sent about 90 kB heavier.
 
     Returns:
-        The figure. Its traces carry ``meta["role"]``: ``"lines"`` (matching lines, one trace per
-        colour and width; ``meta["width_px"]``), ``"gt outlines"`` (``meta["columns"]``),
-        ``"pred outlines"`` (``meta["rows"]``), ``"background"`` (∅ discs, ``meta["rows"]``),
-        and the hover points ``"gt centres"``, ``"pred centres"``, ``"line hover"``.
+        The figure. Its traces carry ``meta["role"]``: ``"gt outlines"`` (``meta["columns"]``),
+        the hover points ``"gt centres"``, ``"pred centres"`` and ``"line hover"`` (the middle
+        of every drawn prediction's pair with every ground truth), and ``"legend"``. Its layout
+        shapes are named after what they draw: ``"line 4 → A"`` and ``"casing 4 → A"`` (a
+        matching line and its white casing), ``"outline 4"`` and ``"halo 4"`` (a prediction's
+        box), ``"∅ disc 4"`` (its mass to the background).
 
     Raises:
         ValueError: if ``plan`` is not ``(N, M + 1)``.
@@ -699,7 +694,10 @@ def scene_figure(
         images=images, height=_default_height(width, height),
         margin={"l": 10, "r": 10, "t": 70 if title or panel.note else 30, "b": 10},
         plot_bgcolor="white", hovermode="closest", dragmode="pan",
-        legend={"orientation": "h", "x": 0, "y": -0.01, "yanchor": "top", "font": {"size": 12}},
+        legend={
+            "orientation": "h", "x": 0, "y": -0.01, "yanchor": "top", "font": {"size": 12},
+            "itemclick": False, "itemdoubleclick": False,
+        },
     )  # fmt: skip
     return unvalidated_figure(data, layout)
 
@@ -777,7 +775,10 @@ def figure1_gallery(
         height=int(rows * (panel_height + 40) + 90),
         margin={"l": 10, "r": 10, "t": 60 if title else 30, "b": 10},
         plot_bgcolor="white", hovermode="closest",
-        legend={"orientation": "h", "x": 0, "y": -0.01, "yanchor": "top", "font": {"size": 11}},
+        legend={
+            "orientation": "h", "x": 0, "y": -0.01, "yanchor": "top", "font": {"size": 11},
+            "itemclick": False, "itemdoubleclick": False,
+        },
         **axes,
     )  # fmt: skip
     return fig

@@ -27,6 +27,14 @@ where anything it compares has changed. :func:`prepare_figure` sends figures whe
 The figures must hold plain lists, not NumPy arrays: plotly.py sends those as typed arrays,
 which plotly.js compares as changed whatever the revision (``tests/test_charts.py`` checks
 the app's figures for them).
+
+A live chart is redrawn cheaply only when its traces are the same as before: any change of a
+trace's data makes plotly.js compute and draw the whole figure again (about as long as a new
+chart), while layout shapes and annotations that changed are redrawn one by one. The scene
+(:mod:`uotviz.scene_figure`) draws what a slider step changes with shapes, and its hover texts,
+which change at every step, are sent beside the figure (:func:`step_texts`) and shown by the
+chart's own tooltip. Each chart also sits in a box of its figure's size with layout
+containment, so that drawing it does not make the browser lay out the rest of the page.
 """
 
 from __future__ import annotations
@@ -53,6 +61,7 @@ __all__ = [
     "plotly_js_url",
     "prepare_figure",
     "show_chart",
+    "step_texts",
     "valid_width",
 ]
 
@@ -173,6 +182,8 @@ def show_chart(
 # Clicks are sent to the app as trigger values. plotly.js is loaded once per page from the URL
 # in the data (see :func:`media_url`).
 _HOST_JS = """
+const TEXT_COLOR = "__TEXT_COLOR__";
+const FONT = '__FONT__';
 let plotlyLoading = null;
 
 function loadPlotly(url) {
@@ -190,6 +201,53 @@ function loadPlotly(url) {
         });
     }
     return plotlyLoading;
+}
+
+// Hover texts sent beside the figure (see `_step_texts`): the traces have hoverinfo "none",
+// and this tooltip shows the text of the point under the pointer. The texts are the app's
+// own labels, with <b> and <br> as their only markup; everything else is written as text.
+function fillTooltip(tip, text) {
+    tip.replaceChildren();
+    String(text).split("<br>").forEach((line, index) => {
+        if (index) tip.appendChild(document.createElement("br"));
+        line.split(/(<b>.*?<[/]b>)/).forEach((part) => {
+            const bold = part.startsWith("<b>") && part.endsWith("</b>");
+            const node = bold ? document.createElement("b") : document.createTextNode(part);
+            if (bold) node.textContent = part.slice(3, -4);
+            if (part) tip.appendChild(node);
+        });
+    });
+}
+
+function stepText(state, point) {
+    const texts = point && state.hover ? state.hover[point.curveNumber] : null;
+    return texts ? texts[point.pointNumber] ?? null : null;
+}
+
+function showTooltip(state, event) {
+    const point = event.points && event.points[0];
+    const text = stepText(state, point);
+    if (!text || !event.event) return hideTooltip(state);
+    fillTooltip(state.tip, text);
+    state.tip.style.display = "block";
+    const box = state.box.getBoundingClientRect();
+    const x = event.event.clientX - box.left, y = event.event.clientY - box.top;
+    const width = state.tip.offsetWidth, height = state.tip.offsetHeight;
+    const left = x + 14 + width <= box.width ? x + 14 : Math.max(0, x - 14 - width);
+    const top = Math.min(Math.max(0, y - height / 2), Math.max(0, box.height - height));
+    state.tip.style.left = `${left}px`;
+    state.tip.style.top = `${top}px`;
+}
+
+function hideTooltip(state) {
+    state.tip.style.display = "none";
+}
+
+// The chart's box has the size of the figure and layout containment: what plotly.js changes
+// inside it never makes the browser lay out the rest of the page again.
+function sizeBox(state, width, height) {
+    state.box.style.width = `${width}px`;
+    state.box.style.height = `${height}px`;
 }
 
 function widthOf(element) {
@@ -212,8 +270,10 @@ async function draw(state) {
         if (known !== state.known) state.sent = null; // what the app knows changed: tell it anew
         state.known = known;
         const figure = JSON.parse(data.figure);
+        state.hover = data.hover ?? null;
         const width = widthOf(state.host);
         if (width > 0) figure.layout.width = width;
+        sizeBox(state, figure.layout.width ?? 700, figure.layout.height ?? 450);
         await Plotly.react(state.gd, figure.data, figure.layout, data.config);
         if (!state.listening) {
             state.listening = true;
@@ -222,10 +282,12 @@ async function draw(state) {
                 if (!point) return;
                 state.setTriggerValue("click", {
                     customdata: point.customdata ?? null,
-                    text: point.text ?? null,
+                    text: point.text ?? stepText(state, point),
                     hovertext: point.hovertext ?? null,
                 });
             });
+            state.gd.on("plotly_hover", (event) => showTooltip(state, event));
+            state.gd.on("plotly_unhover", () => hideTooltip(state));
         }
         report(state, width);
     }
@@ -234,7 +296,10 @@ async function draw(state) {
 function resized(state) {
     const width = widthOf(state.host);
     if (width <= 0 || !window.Plotly || !state.gd._fullLayout) return;
-    if (state.gd._fullLayout.width !== width) window.Plotly.relayout(state.gd, { width });
+    if (state.gd._fullLayout.width !== width) {
+        sizeBox(state, width, state.gd._fullLayout.height);
+        window.Plotly.relayout(state.gd, { width });
+    }
     report(state, width);
 }
 
@@ -242,10 +307,19 @@ export default function ({ data, parentElement, setStateValue, setTriggerValue }
     const host = parentElement;
     let state = host.__uotvizChart;
     if (!state) {
+        const box = document.createElement("div");
+        box.style.cssText = "position: relative; contain: strict;";
         const gd = document.createElement("div");
         gd.className = "uotviz-chart";
-        host.appendChild(gd);
-        state = host.__uotvizChart = { host, gd, pending: null, busy: null, timer: null };
+        const tip = document.createElement("div");
+        tip.className = "uotviz-tooltip";
+        tip.style.cssText = `position: absolute; display: none; pointer-events: none; z-index: 10;
+            background: white; color: ${TEXT_COLOR}; font: 13px ${FONT};
+            border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 3px; padding: 4px 7px;
+            white-space: nowrap; box-shadow: 0 1px 3px rgba(0, 0, 0, 0.15);`;
+        box.append(gd, tip);
+        host.appendChild(box);
+        state = host.__uotvizChart = { host, box, gd, tip, pending: null, busy: null, timer: null };
         state.observer = new ResizeObserver(() => {
             clearTimeout(state.timer);
             state.timer = setTimeout(() => resized(state), 150);
@@ -274,7 +348,7 @@ export default function ({ data, parentElement, setStateValue, setTriggerValue }
         }, 0);
     };
 }
-"""
+""".replace("__TEXT_COLOR__", TEXT_COLOR).replace("__FONT__", FONT)
 
 _chart_host = st.components.v2.component("uotviz_chart", js=_HOST_JS, isolate_styles=False)
 
@@ -321,16 +395,37 @@ def clicked_point(key: str) -> Mapping | None:
     return point if isinstance(point, Mapping) else None
 
 
-def _figure_json(key: str, fig: go.Figure, width_px: int | None) -> str:
-    """``fig`` prepared at ``width_px`` and written as JSON; kept per chart key, so that a figure
-    kept in the session (the cost heatmap) is not prepared and written again at every step."""
+def step_texts(fig: go.Figure) -> dict[str, list]:
+    """Take the hover texts out of the traces of ``fig`` whose ``meta["step_text"]`` is true
+    (texts that change at every slider step, on points that do not move) and return them,
+    by trace index (a string, as JSON keys are). Those traces are left with no text and
+    ``hoverinfo="none"``: plotly.js still reports the point under the pointer, and
+    :func:`live_chart`'s tooltip shows its text. A figure whose traces are otherwise the same
+    from one step to the next is then redrawn by plotly.js without computing its traces again
+    (:mod:`uotviz.scene_figure`)."""
+    texts: dict[str, list] = {}
+    for index, trace in enumerate(fig.data):
+        meta = trace.meta
+        if isinstance(meta, Mapping) and meta.get("step_text") and trace.text is not None:
+            texts[str(index)] = list(trace.text)
+            trace.text = None
+            trace.hovertemplate = None
+            trace.hoverinfo = "none"
+    return texts
+
+
+def _figure_json(key: str, fig: go.Figure, width_px: int | None) -> tuple[str, dict]:
+    """``fig`` prepared at ``width_px`` and written as JSON, and its :func:`step_texts`; kept
+    per chart key, so that a figure kept in the session (the cost heatmap) is not prepared and
+    written again at every step."""
     sent = st.session_state.setdefault("live_chart_json", {})
     kept = sent.get(key)
     if kept is not None and kept[0] is fig and kept[1] == width_px:
-        return kept[2]
+        return kept[2], kept[3]
+    hover = step_texts(fig)
     text = plotly.io.to_json(prepare_figure(fig, width_px, selectable=False), validate=False)
-    sent[key] = (fig, width_px, text)  # holding the figure keeps `is` from matching another
-    return text
+    sent[key] = (fig, width_px, text, hover)  # holding the figure keeps `is` from matching
+    return text, hover
 
 
 def live_chart(
@@ -362,11 +457,13 @@ def live_chart(
         show_chart(fig, key=key, on_select=on_click, config=config)
         return
     known = column_width(key)
+    figure, hover = _figure_json(key, fig, known)
     _chart_host(
         key=key,
         data={
             "known": known,
-            "figure": _figure_json(key, fig, known),
+            "figure": figure,
+            "hover": hover,
             "config": {**_LIVE_CONFIG, **(config or {})},
             "plotly": plotly_url,
         },
