@@ -190,15 +190,16 @@ def _highlight_controls(problem: MatchingProblem, rows: list[int]) -> tuple[int 
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < count:
             state[key] = NONE
     pred_options = sorted(set(rows) | ({state.highlight_pred} - {NONE}))
-    pred_col, gt_col = st.columns(2)
-    pred_col.selectbox(
+    # A horizontal container, not columns: one element fewer to send and draw at every step.
+    row = st.container(horizontal=True)
+    row.selectbox(
         "Highlight prediction",
         [NONE, *pred_options],
         format_func=lambda i: "none" if i == NONE else _pred_label(problem, i),
         key="highlight_pred",
         help="Or click a box on the image, or a cell of a matrix.",
     )
-    gt_col.selectbox(
+    row.selectbox(
         "Highlight ground truth",
         [NONE, *range(m)],
         format_func=lambda j: (
@@ -485,11 +486,9 @@ def _extras(
 ) -> None:
     """The Figure 1 gallery and the client-side sweep, each computed only when switched on
     (they cost 6 and 25 solves)."""
-    gallery_col, sweep_col = st.columns(2)
-    show_gallery = gallery_col.toggle(
-        "Figure 1 gallery: panels (c)–(h) for this image", key="show_gallery"
-    )
-    show_sweep = sweep_col.toggle(
+    row = st.container(horizontal=True)
+    show_gallery = row.toggle("Figure 1 gallery: panels (c)–(h) for this image", key="show_gallery")
+    show_sweep = row.toggle(
         "Sweep a parameter from one limit case to the other (scrub in the browser)",
         key="show_sweep",
     )
@@ -547,8 +546,8 @@ def _downloads(
     diagnostics_ = solve_diagnostics(result)
     cost = problem.cost.numpy()
     stem = f"{_stem(file_name)}_plan"
-    csv_col, json_col = st.columns(2)
-    csv_col.download_button(
+    row = st.container(horizontal=True)
+    row.download_button(
         "Plan as CSV",
         data=lambda: plan_csv(problem, plan, values, file_name=file_name),
         file_name=f"{stem}.csv",
@@ -557,7 +556,7 @@ def _downloads(
         on_click="ignore",
         width="stretch",
     )
-    json_col.download_button(
+    row.download_button(
         "Plan as JSON",
         data=lambda: plan_json(
             problem, plan, cost, values, diagnostics_, image_id=image_id, file_name=file_name
