@@ -21,7 +21,7 @@ from uotviz.ui.charts import plotly_js_url
 from uotviz.ui.picker import pick_image
 from uotviz.ui.settings import cost_settings, drawn_predictions, figure_format, simulation_settings
 from uotviz.ui.sources import choose_source
-from uotviz.ui.urlstate import restore_from_url
+from uotviz.ui.urlstate import restore_from_url, write_url
 from uotviz.ui.view import load_image, matching_problem, matching_view, needs_simulation
 
 PAPER_URL = "https://arxiv.org/abs/2307.02402"
@@ -73,3 +73,4 @@ st.caption(
 )
 problem_key = f"{source.key}|{image_id}|{settings}|{simulation}"
 matching_view(source, image_id, settings, problem, image, problem_key, max_drawn, plotly_js_url())
+write_url()  # after the view, whose widgets may have changed values (a slider step writes its own)

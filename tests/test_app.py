@@ -84,7 +84,8 @@ def _charts(at: AppTest) -> list[tuple[str, dict, dict]]:
     charts = []
     for element in at.get("bidi_component"):
         data = json.loads(element.proto.json)
-        charts.append((element.proto.id, json.loads(data["figure"]), data["config"]))
+        if "figure" in data:
+            charts.append((element.proto.id, json.loads(data["figure"]), data["config"]))
     for element in at.get("plotly_chart"):
         charts.append(
             (element.proto.id, json.loads(element.proto.spec), json.loads(element.proto.config))
@@ -451,6 +452,31 @@ def test_the_url_sets_the_widgets_and_follows_them() -> None:
     assert (at.query_params["preset"], at.query_params["eps"]) == ("d", "0")
     _button(at, "next image").click().run()
     assert at.query_params["image"] == "1"
+
+
+def _synced_url(at: AppTest) -> dict[str, str | None]:
+    """The parameters the view's URL element writes into the address bar at a slider step
+    (``uotviz.ui.urlstate.sync_url``; None: removed)."""
+    (element,) = [
+        element
+        for element in at.get("bidi_component")
+        if "params" in json.loads(element.proto.json)
+    ]
+    return json.loads(element.proto.json)["params"]
+
+
+def test_a_slider_step_writes_the_same_url_in_the_browser() -> None:
+    """A run of the view alone writes the URL in the browser, not through st.query_params; it
+    must say what a full run would write, and remove what a full run would leave out."""
+    at = _app_at({"image": "7", "cost": "iou"})
+    at.select_slider(key="eps").set_value(0.2).run()
+    synced = _synced_url(at)
+    assert {name: text for name, text in synced.items() if text is not None} == dict(
+        at.query_params
+    )
+    assert synced["eps"] == "0.2" and synced["w_l1"] is None  # a named cost: no weights
+    at.selectbox(key="cost_preset").set_value(CUSTOM).run()
+    assert _synced_url(at)["w_l1"] == at.query_params["w_l1"]
 
 
 def test_a_preset_in_the_url_moves_the_sliders() -> None:

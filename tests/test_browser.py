@@ -251,12 +251,16 @@ def test_a_slider_step_redraws_the_scene_and_the_plan_once_in_place(
             })""",
             GRAPH_DIVS,
         )
+        history = page.evaluate("() => history.length")
         eps = page.locator('input[type=range][aria-label="ε"]')
         eps.focus()
         eps.press("ArrowRight")
         _expect_chart_title(page, "ε = 0.1, τ1 = ∞, τ2 = ∞")
         _wait_idle(page)
         page.wait_for_timeout(1000)
+        # the address bar says what is shown, without a history entry per step
+        assert "eps=0.1&" in page.url or page.url.endswith("eps=0.1"), page.url
+        assert page.evaluate("() => history.length") == history
         charts = page.evaluate(
             """(selector) => [...document.querySelectorAll(selector)].map((gd) => ({
                 title: gd.layout.title.text, draws: gd.__draws, before: gd.__before,
@@ -285,3 +289,11 @@ def test_a_slider_step_redraws_the_scene_and_the_plan_once_in_place(
         )
         _wait_idle(page)
         expect(page.locator("[data-testid=stException]")).to_have_count(0)
+
+        # the address bar's URL opens the same view
+        page.goto(page.url)
+        _wait_idle(page)
+        _expect_chart_title(page, "ε = 0.1, τ1 = ∞, τ2 = ∞")
+        expect(page.locator('input[type=range][aria-label="ε"]')).to_have_attribute(
+            "aria-valuetext", "0.1"
+        )

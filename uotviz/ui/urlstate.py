@@ -1,6 +1,12 @@
 """The shareable URL: widget values read from ``st.query_params`` on a session's first run, and
 written back on every run.
 
+A full run writes them with ``st.query_params`` (:func:`write_url`). A slider step (a run of the
+matching view's fragment) writes them in the browser instead (:func:`sync_url`), with
+``history.replaceState``: through ``st.query_params`` every step would send a page-info message
+that makes the browser render the whole app again and push a history entry (about a tenth of a
+step's time, and Back stepping through every slider move). Both write the same values.
+
 The parsing and validation are :mod:`uotviz.urlstate`'s; this module only moves values between
 the query and ``st.session_state``. Values are applied before any widget is created, through the
 widgets' own callbacks (a cost preset fills in its weights, a transport preset moves the sliders,
@@ -17,7 +23,7 @@ import streamlit as st
 from uotviz.ui import params, settings
 from uotviz.urlstate import PARAMETERS, WEIGHT_KEYS, decode, encode
 
-__all__ = ["requested_image", "restore_from_url", "write_url"]
+__all__ = ["requested_image", "restore_from_url", "sync_url", "write_url"]
 
 _RESTORED = "url_restored"
 _PENDING_IMAGE = "url_image_id"
@@ -91,8 +97,7 @@ def requested_image(ids: Sequence[int], source_kind: str) -> int | None:
 
 def write_url() -> None:
     """Write the current values to the URL, touching only the parameters that changed."""
-    state = st.session_state
-    current = encode({key: state.get(key) for key in set(PARAMETERS.values())})
+    current = _current_query()
     query = st.query_params
     for name, text in current.items():
         if query.get(name) != text:
@@ -100,3 +105,33 @@ def write_url() -> None:
     for name in PARAMETERS:
         if name not in current and name in query:
             del query[name]
+
+
+# Sets the app's parameters in the address bar (null: removes one), leaving any other query
+# parameter as it is, and replaces the history entry rather than adding one.
+_SYNC_JS = """
+export default function ({ data }) {
+    const url = new URL(window.location.href);
+    for (const [name, value] of Object.entries(data.params || {})) {
+        if (value === null) url.searchParams.delete(name);
+        else url.searchParams.set(name, value);
+    }
+    if (url.href !== window.location.href) {
+        window.history.replaceState(window.history.state, "", url.href);
+    }
+}
+"""
+
+_url_element = st.components.v2.component("uotviz_url", js=_SYNC_JS, isolate_styles=False)
+
+
+def _current_query() -> dict[str, str]:
+    state = st.session_state
+    return encode({key: state.get(key) for key in set(PARAMETERS.values())})
+
+
+def sync_url() -> None:
+    """Write the current values into the browser's address bar, in place (see the module's
+    docstring); an element that shows nothing."""
+    current = _current_query()
+    _url_element(key="url_sync", data={"params": {name: current.get(name) for name in PARAMETERS}})

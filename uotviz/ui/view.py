@@ -42,7 +42,7 @@ from uotviz.ui.charts import clicked_point, column_width, live_chart, media_url
 from uotviz.ui.extras import gallery_section, sweep_section
 from uotviz.ui.heap import settle_heap
 from uotviz.ui.params import transport_controls
-from uotviz.ui.urlstate import write_url
+from uotviz.ui.urlstate import sync_url
 
 __all__ = ["load_image", "matching_problem", "matching_view", "needs_simulation"]
 
@@ -420,12 +420,12 @@ def matching_view(
     """
     params = transport_controls()
     eps, tau1, tau2 = params
-    write_url()
     _reset_highlights(problem_key)
     try:
         result: TransportResult = _solve(problem, problem_key, eps, tau1, tau2)
     except ValueError as error:
         st.error(f"The solver refused the problem: {error}")
+        sync_url()
         return
     plan = result.plan.cpu().numpy()
     n, k = plan.shape
@@ -474,6 +474,7 @@ def matching_view(
             )
     if matrix_columns is not None:
         _show_matrices(matrices, matrix_columns, _stem(scene.file_name), plotly_url)
+    sync_url()  # last: the element shows nothing, but the page leaves a gap for it
     settle_heap(source.key)
 
 
