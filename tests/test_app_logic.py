@@ -217,3 +217,21 @@ def test_app_matrix_figure_draws_the_shown_rows_clickable_and_outlined() -> None
     ]
     values = [[cell[2] for cell in line] for line in cells]
     np.testing.assert_allclose(values, plan[[1, 3]], rtol=0, atol=5e-9)
+
+
+def test_a_matrix_with_its_values_written_needs_no_colour_bar() -> None:
+    from uotviz.figures import MAX_CELLS_WITH_TEXT, app_matrix_figure
+
+    small = np.full((5, 3), 0.2)
+    labels, cols = [str(i + 1) for i in range(5)], ["A", "B", "∅"]
+    plan = app_matrix_figure("plan", small, labels, cols, range(5), title="t")
+    heatmap = plan.data[0]
+    assert heatmap.texttemplate and heatmap.showscale is False
+    assert plan.layout.margin.r == 64  # the sums' title keeps its room
+    cost = app_matrix_figure("cost", small, labels, cols, range(5), title="t")
+    assert cost.data[0].showscale is False and cost.layout.margin.r == 40  # no sums there
+    rows = MAX_CELLS_WITH_TEXT // 3 + 1  # too many cells to write: the colours must be read
+    big = app_matrix_figure(
+        "plan", np.full((rows, 3), 0.2), [str(i) for i in range(rows)], cols, range(rows), title="t"
+    )
+    assert not big.data[0].texttemplate and big.data[0].showscale is not False

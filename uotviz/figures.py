@@ -347,7 +347,9 @@ MAX_CELLS_WITH_TEXT = 300
 def fit_matrix_figure(fig: go.Figure, rows: int, cols: int) -> go.Figure:
     """Size a :func:`matrix_heatmap` for its ``rows`` x ``cols`` cells: taller for many rows,
     smaller text (two decimals past 12 columns) for many cells, values on hover only past
-    ``MAX_CELLS_WITH_TEXT`` cells. Returns ``fig``, modified."""
+    ``MAX_CELLS_WITH_TEXT`` cells, and a colour bar only then (the values written in the cells
+    say what the colours do, and a colour bar is a fifth of the time plotly.js takes to draw
+    the plan at every slider step). Returns ``fig``, modified."""
     height = max(_HEIGHT, 160 + (24 if rows <= 30 else 17) * rows)
     size = _cell_text_size(rows, cols)  # the sums were written in the matching size and format
     fig.update_layout(height=height)
@@ -356,7 +358,11 @@ def fit_matrix_figure(fig: go.Figure, rows: int, cols: int) -> go.Figure:
         # Hundreds of numbers cannot be read and cost the browser most of its drawing time:
         # the values stay in the hover labels.
         fig.update_traces(texttemplate="", selector={"type": "heatmap"})
-    elif cols > 12:
+    else:
+        fig.update_traces(showscale=False, selector={"type": "heatmap"})
+        if any(trace.name == "row sums" for trace in fig.data):
+            fig.update_layout(margin={"r": 64})  # room for "Σ row", the colour bar's once
+    if rows * cols <= MAX_CELLS_WITH_TEXT and cols > 12:
         fig.update_traces(texttemplate="%{z:.2f}", selector={"type": "heatmap"})
     tick = min(15, size + 2) if rows <= 30 else 11
     # Every label, even when Plotly would thin them out: a row must be readable by its number.

@@ -20,6 +20,7 @@ from uotviz.sliders import (
 __all__ = ["DEFAULT_PRESET", "init_params", "transport_controls"]
 
 DEFAULT_PRESET = "OT (g)"
+_PRESET_WIDTH_PX = 280  # the longest preset name, "Closest ground truth (c)", and the arrow
 
 
 def apply_preset() -> None:
@@ -47,11 +48,16 @@ def init_params() -> None:
 def transport_controls() -> tuple[float, float, float]:
     """The preset selector and the three sliders in one row; returns (ε, τ1, τ2)."""
     init_params()
-    preset_col, eps_col, tau1_col, tau2_col = st.columns([1.6, 1, 1, 1], gap="medium")
-    preset_col.selectbox(
-        "Preset (panel of Figure 1)", preset_names(), key="preset", on_change=apply_preset
+    # A horizontal container, not columns: four elements fewer to send and draw at every step.
+    row = st.container(horizontal=True, gap="medium")
+    row.selectbox(
+        "Preset (panel of Figure 1)",
+        preset_names(),
+        key="preset",
+        on_change=apply_preset,
+        width=_PRESET_WIDTH_PX,
     )
-    eps_col.select_slider(
+    row.select_slider(
         "ε",
         EPS_VALUES,
         format_func=format_value,
@@ -59,7 +65,7 @@ def transport_controls() -> tuple[float, float, float]:
         on_change=slider_moved,
         help="Entropic regularisation, in cost units. 0: no entropy (exact solution).",
     )
-    tau1_col.select_slider(
+    row.select_slider(
         "τ1",
         TAU_VALUES,
         format_func=format_value,
@@ -68,7 +74,7 @@ def transport_controls() -> tuple[float, float, float]:
         help="Penalty on the predictions' marginal (row sums). ∞: every prediction sends "
         "exactly one unit; 0: free.",
     )
-    tau2_col.select_slider(
+    row.select_slider(
         "τ2",
         TAU_VALUES,
         format_func=format_value,
