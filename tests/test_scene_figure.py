@@ -96,11 +96,19 @@ def boxes_of(trace) -> list[tuple[float, float, float, float]]:
 
 
 def line_segments(fig) -> list[tuple[tuple, tuple, float, float]]:
-    """(start, end, width, opacity) of every drawn matching line."""
-    return [
-        ((line.x0, line.y0), (line.x1, line.y1), line.line.width, line.opacity)
-        for line in shapes_named(fig, "line").values()
-    ]
+    """(start, end, width, opacity) of every drawn matching line (path shapes named "lines":
+    ``M x0,y0L x1,y1`` per line)."""
+    out = []
+    for shape in fig.layout.shapes:
+        if shape.name != "lines":
+            continue
+        assert shape.type == "path" and shape.layer == "between"
+        for part in shape.path.split("M")[1:]:
+            start, end = part.split("L")
+            x0, y0 = map(float, start.split(","))
+            x1, y1 = map(float, end.split(","))
+            out.append(((x0, y0), (x1, y1), shape.line.width, shape.opacity))
+    return out
 
 
 def centre(box) -> tuple[float, float]:
@@ -165,6 +173,12 @@ def test_lines_join_centres_and_widen_with_mass():
     # 1 + 6 · mass pixels, to the half pixel
     assert weak[1] == pytest.approx(1 + 6 * 0.2, abs=0.25)
     assert strong[1] == pytest.approx(1 + 6 * 0.9, abs=0.25)
+    # a white casing, 2 px wider, under every line: the casings' paths come first
+    names = [shape.name for shape in fig.layout.shapes]
+    casings = [shape for shape in fig.layout.shapes if shape.name == "line casings"]
+    assert names.index("line casings") < names.index("lines")
+    assert {shape.line.color for shape in casings} == {"white"}
+    assert sorted(shape.line.width - 2 for shape in casings) == sorted([weak[1], strong[1]])
     assert list(line_width([0.0, 0.5, 1.0])) == [1.0, 4.0, 7.0]
 
 

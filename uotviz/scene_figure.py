@@ -114,6 +114,15 @@ def _rect_path(boxes: np.ndarray) -> tuple[list, list]:
     return _with_gaps(xs), _with_gaps(ys)
 
 
+def _segments_path(starts: np.ndarray, ends: np.ndarray) -> str:
+    """An SVG path of the segments ``starts[k] -> ends[k]`` (``(K, 2)`` data coordinates), for a
+    path shape: ``"M x0,y0L x1,y1M ..."``."""
+    return "".join(
+        f"M{x0:.2f},{y0:.2f}L{x1:.2f},{y1:.2f}"
+        for (x0, y0), (x1, y1) in zip(starts.tolist(), ends.tolist(), strict=True)
+    )
+
+
 def _coords(values: np.ndarray) -> list[float]:
     """Pixel coordinates rounded to 0.01, as a list: plotly.py would send a NumPy array as a
     typed array, which plotly.js takes for new data at every redraw (see
@@ -287,7 +296,7 @@ def _scene_panel(
             pred_active = plan[:, highlight_gt] >= min_mass if plan is not None else ~pred_active
     highlighting = highlight_pred is not None or highlight_gt is not None
 
-    # -- matching lines: one layout shape per line, its white casing under it
+    # -- matching lines: path shapes, one per (colour, width, emphasis), casings under them
     outline_shapes: list[dict] = []
     line_shapes: list[dict] = []
     disc_shapes: list[dict] = []
@@ -301,33 +310,36 @@ def _scene_panel(
             emphasis &= preds == highlight_pred
         if highlight_gt is not None:
             emphasis &= cols == highlight_gt
-        opacities = _line_opacity(widths)
-        if highlighting:
-            opacities = np.where(emphasis, 0.95, opacities * _FADED)
-        casings, lines = [], []
-        for i, j, width, opacity in zip(
-            preds.tolist(), cols.tolist(), widths.tolist(), opacities.tolist(), strict=True
+        colour_index = cols % len(GT_PALETTE)
+        # White casings first (one shape per width), then the coloured lines on top of them:
+        # the casing keeps a line visible on any picture. Grouped, so that a dense plan (every
+        # pair of a 27 x 24 scene) is a few dozen paths to draw, not a thousand.
+        for kind, keys in (
+            ("line casings", np.stack([np.full(len(cols), -1), widths * 2, emphasis], axis=1)),
+            ("lines", np.stack([colour_index, widths * 2, emphasis], axis=1)),
         ):
-            ends = dict(
-                type="line", x0=float(pred_centre[i, 0]), y0=float(pred_centre[i, 1]),
-                x1=float(gt_centre[j, 0]), y1=float(gt_centre[j, 1]), **shape_axes,
-                layer="between",
-            )  # fmt: skip
-            pair = f"{row_labels[i]} → {col_labels[j]}"
-            # The casing keeps a line visible on any picture.
-            casings.append(
-                dict(
-                    ends, name=f"casing {pair}", opacity=round(opacity * 0.45, 3),
-                    line={"color": "white", "width": width * style.width_factor + 2},
-                )
-            )  # fmt: skip
-            lines.append(
-                dict(
-                    ends, name=f"line {pair}", opacity=round(opacity, 3),
-                    line={"color": _gt_color(j), "width": width * style.width_factor},
-                )
-            )  # fmt: skip
-        line_shapes = casings + lines
+            groups, inverse = np.unique(keys, axis=0, return_inverse=True)
+            inverse = inverse.reshape(-1)
+            for g, (colour, doubled, bright) in enumerate(groups):
+                members = inverse == g
+                width = float(doubled) / 2
+                opacity = float(_line_opacity(np.array([width]))[0])
+                if highlighting:
+                    opacity = 0.95 if bright else opacity * _FADED
+                if kind == "lines":
+                    line = {"color": GT_PALETTE[int(colour)], "width": width * style.width_factor}
+                else:
+                    line = {"color": "white", "width": width * style.width_factor + 2}
+                    opacity *= 0.45
+                line_shapes.append(
+                    dict(
+                        type="path", **shape_axes, layer="between", name=kind,
+                        path=_segments_path(
+                            pred_centre[preds[members]], gt_centre[cols[members]]
+                        ),
+                        line=line, opacity=round(opacity, 3),
+                    )
+                )  # fmt: skip
     if plan is not None and m and len(drawn) and style.hover:
         # An invisible point in the middle of every (prediction, ground truth) pair, to read
         # the mass by hovering: every pair, drawn or not, so that the points stay where they
@@ -658,9 +670,10 @@ def scene_figure(
         The figure. Its traces carry ``meta["role"]``: ``"gt outlines"`` (``meta["columns"]``),
         the hover points ``"gt centres"``, ``"pred centres"`` and ``"line hover"`` (the middle
         of every drawn prediction's pair with every ground truth), and ``"legend"``. Its layout
-        shapes are named after what they draw: ``"line 4 → A"`` and ``"casing 4 → A"`` (a
-        matching line and its white casing), ``"outline 4"`` and ``"halo 4"`` (a prediction's
-        box), ``"∅ disc 4"`` (its mass to the background).
+        shapes are named after what they draw: ``"lines"`` and ``"line casings"`` (paths of the
+        matching lines of one colour, width and emphasis, and their white casings),
+        ``"outline 4"`` and ``"halo 4"`` (a prediction's box), ``"∅ disc 4"`` (its mass to the
+        background).
 
     Raises:
         ValueError: if ``plan`` is not ``(N, M + 1)``.
