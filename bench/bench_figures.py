@@ -1,8 +1,10 @@
 """Drawing time of one ε slider step's figures in a real browser, against a bare Plotly chart.
 
-On every ε slider step the app solves again and sends new scene and plan figures; Streamlit
-re-keys a Plotly chart whenever its figure changes, so each of them is drawn from scratch with
-``Plotly.newPlot``. That drawing is now the largest part of a step, and this measures it.
+On every ε slider step the app solves again and sends new scene and plan figures, which its live
+charts redraw in place with ``Plotly.react`` (``uotviz.ui.charts.live_chart``): the scene's
+traces stay the same (what the plan changes is in its layout shapes, its hover texts are sent
+apart), so plotly.js redraws only the changed shapes; the plan's heatmap is computed and drawn
+again. This measures both, and a first drawing (``Plotly.newPlot``) of each figure.
 
 For each demo image (``--images``, default 1 and 7) the figures the app builds on a step are made
 with the package's pure modules, at ε = 0.05, τ1 = τ2 = ∞, nothing highlighted:
@@ -66,7 +68,7 @@ from uotviz.scene_figure import scene_figure, scene_height  # noqa: E402
 from uotviz.sliders import format_value  # noqa: E402
 from uotviz.sources import DEMO, DataSource, demo_config, load_configured  # noqa: E402
 from uotviz.transport import solve  # noqa: E402
-from uotviz.ui.charts import prepare_figure  # noqa: E402
+from uotviz.ui.charts import prepare_figure, step_texts  # noqa: E402
 
 EPS, EPS_NEXT = 0.05, 0.1  # the measured step: ε = 0.05 and the slider's next value
 MAX_PREDICTIONS = 40  # as the app's matching view draws them
@@ -146,10 +148,12 @@ class Measured:
 
 
 def _to_json(fig: go.Figure, width_px: int) -> str:
-    """The figure as the app sends it to the browser: prepared by
-    :func:`uotviz.ui.charts.prepare_figure` at ``width_px`` and selectable."""
+    """The figure as the app's live charts send it to the browser: without its step texts
+    (:func:`uotviz.ui.charts.step_texts`), prepared by :func:`uotviz.ui.charts.prepare_figure`
+    at ``width_px``."""
     copy = go.Figure(fig.to_dict(), _validate=False)
-    return plotly.io.to_json(prepare_figure(copy, width_px, selectable=True), validate=False)
+    step_texts(copy)
+    return plotly.io.to_json(prepare_figure(copy, width_px, selectable=False), validate=False)
 
 
 def _measured(
@@ -182,10 +186,10 @@ def _shown(plan: np.ndarray) -> np.ndarray:
 
 
 def plan_chart(problem: MatchingProblem, plan: np.ndarray, eps: float) -> go.Figure:
-    """The plan heatmap as the app draws it on a slider step, nothing highlighted."""
+    """The plan heatmap as the app's live chart draws it on a slider step, nothing highlighted."""
     return app_matrix_figure(
         "plan", plan, problem.row_labels, problem.col_labels, _shown(plan).tolist(),
-        title=plan_title(eps, math.inf, math.inf),
+        title=plan_title(eps, math.inf, math.inf), cell_targets=False,
     )  # fmt: skip
 
 
@@ -193,7 +197,7 @@ def cost_chart(problem: MatchingProblem, plan: np.ndarray, settings: CostSetting
     """The cost heatmap of the plan's drawn rows, as the app draws it, nothing highlighted."""
     return app_matrix_figure(
         "cost", problem.cost.cpu().numpy(), problem.row_labels, problem.col_labels,
-        _shown(plan).tolist(), title=cost_title(settings),
+        _shown(plan).tolist(), title=cost_title(settings), cell_targets=False,
     )  # fmt: skip
 
 
