@@ -178,17 +178,26 @@ def _cell_clicked(chart_key: str, gt_count: int) -> None:
     st.session_state.highlight_gt = NONE if column is None else column
 
 
-def _highlight_controls(problem: MatchingProblem, rows: list[int]) -> tuple[int | None, int | None]:
-    """Selectboxes for the highlighted prediction and ground truth (clicks set them too); returns
-    them (None: none), reset when out of range."""
+def _highlight(problem: MatchingProblem) -> tuple[int | None, int | None]:
+    """The highlighted row and column (None: none), read before their selectboxes exist in this
+    run (:func:`_highlight_controls`), a value that is not a row or column index reset."""
     state = st.session_state
     n, m = len(problem.row_labels), len(problem.col_labels) - 1
     for key, count in (("highlight_pred", n), ("highlight_gt", m)):
-        # Read before its selectbox exists in this run, a widget's value can still be the raw
-        # one the browser sent (a label, after a click set it and the options changed).
+        # A widget's value can still be the raw one the browser sent (a label, after a click
+        # set it and the options changed).
         value = state.get(key, NONE)
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < count:
             state[key] = NONE
+    pred, gt = state.highlight_pred, state.highlight_gt
+    return (None if pred == NONE else pred), (None if gt == NONE else gt)
+
+
+def _highlight_controls(problem: MatchingProblem, rows: list[int]) -> None:
+    """Selectboxes for the highlighted prediction and ground truth (clicks set them too), after
+    :func:`_highlight` has checked their values."""
+    state = st.session_state
+    m = len(problem.col_labels) - 1
     pred_options = sorted(set(rows) | ({state.highlight_pred} - {NONE}))
     # A horizontal container, not columns: one element fewer to send and draw at every step.
     row = st.container(horizontal=True)
@@ -208,8 +217,6 @@ def _highlight_controls(problem: MatchingProblem, rows: list[int]) -> tuple[int 
         key="highlight_gt",
         help="Or click a ground truth's centre on the image, or a cell of a matrix.",
     )
-    pred, gt = state.highlight_pred, state.highlight_gt
-    return (None if pred == NONE else pred), (None if gt == NONE else gt)
 
 
 def _pred_label(problem: MatchingProblem, row: int) -> str:
@@ -415,8 +422,9 @@ def matching_view(
     browser loads plotly.js from for the live charts (:func:`uotviz.ui.charts.plotly_js_url`,
     added in the full run).
 
-    The charts are created last, after every other element, so that the browser gets them
-    together and draws them in one pass.
+    The charts are sent first, right after the sliders, and the side panel after them: the
+    browser draws the charts (most of its work at a step) while the server still sends the
+    rest.
     """
     params = transport_controls()
     eps, tau1, tau2 = params
@@ -432,38 +440,18 @@ def matching_view(
     rows = rows_to_draw(plan)
     drawable = list(range(n)) if rows is None else rows.tolist()
     scene = source.dataset.scene(image_id)
+    highlight = _highlight(problem)
 
     scene_col, side_col = st.columns([3, 2], gap="large")
-    with side_col:
-        summary = summarise(result.plan)
-        st.markdown("**Matching summary**  \n" + summary_line(summary, n))
-        if k > 1:
-            # A Markdown table: lighter to send and to draw at every step than st.dataframe.
-            table = markdown_table(summary_table(summary, problem))
-            if k - 1 > _TABLE_ROWS:
-                st.container(height=_TABLE_HEIGHT_PX).markdown(table)
-            else:
-                st.markdown(table)
-        highlight = _highlight_controls(problem, drawable)
-        st.caption(diagnostics(result, eps))
-        _downloads(problem, plan, result, settings, params, image_id, scene.file_name)
-        for note in problem.notes:
-            st.caption(note)
-        note = _limit_case_note(params, n, k)
-        if note:
-            st.info(note)
-    try:
-        figure, scene_error = _scene_chart(scene, image, problem, plan, highlight, max_drawn), None
-    except ValueError as error:
-        figure, scene_error = None, f"The scene cannot be drawn: {error}"
     matrices = _matrix_figures(
         problem, problem_key, plan, settings, params, rows, highlight, plotly_url is None
     )
-    matrix_columns = _matrix_columns(matrices)
-    _extras(problem, image, scene.width, scene.height, params)
+    matrix_columns = _matrix_columns(matrices)  # below the scene and the side panel
     with scene_col:
-        if figure is None:
-            st.error(scene_error)
+        try:
+            figure = _scene_chart(scene, image, problem, plan, highlight, max_drawn)
+        except ValueError as error:
+            st.error(f"The scene cannot be drawn: {error}")
         else:
             live_chart(
                 figure,
@@ -474,6 +462,25 @@ def matching_view(
             )
     if matrix_columns is not None:
         _show_matrices(matrices, matrix_columns, _stem(scene.file_name), plotly_url)
+    with side_col:
+        summary = summarise(result.plan)
+        st.markdown("**Matching summary**  \n" + summary_line(summary, n))
+        if k > 1:
+            # A Markdown table: lighter to send and to draw at every step than st.dataframe.
+            table = markdown_table(summary_table(summary, problem))
+            if k - 1 > _TABLE_ROWS:
+                st.container(height=_TABLE_HEIGHT_PX).markdown(table)
+            else:
+                st.markdown(table)
+        _highlight_controls(problem, drawable)
+        st.caption(diagnostics(result, eps))
+        _downloads(problem, plan, result, settings, params, image_id, scene.file_name)
+        for note in problem.notes:
+            st.caption(note)
+        note = _limit_case_note(params, n, k)
+        if note:
+            st.info(note)
+    _extras(problem, image, scene.width, scene.height, params)
     sync_url()  # last: the element shows nothing, but the page leaves a gap for it
     settle_heap(source.key)
 
