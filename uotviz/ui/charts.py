@@ -203,7 +203,7 @@ function loadPlotly(url) {
     return plotlyLoading;
 }
 
-// Hover texts sent beside the figure (see `_step_texts`): the traces have hoverinfo "none",
+// Hover texts sent beside the figure (see `step_texts`): the traces have hoverinfo "none",
 // and this tooltip shows the text of the point under the pointer. The texts are the app's
 // own labels, with <b> and <br> as their only markup; everything else is written as text.
 function fillTooltip(tip, text) {
