@@ -362,8 +362,8 @@ def fit_matrix_figure(fig: go.Figure, rows: int, cols: int) -> go.Figure:
         fig.update_traces(showscale=False, selector={"type": "heatmap"})
         if any(trace.name == "row sums" for trace in fig.data):
             fig.update_layout(margin={"r": 64})  # room for "Σ row", the colour bar's once
-    if rows * cols <= MAX_CELLS_WITH_TEXT and cols > 12:
-        fig.update_traces(texttemplate="%{z:.2f}", selector={"type": "heatmap"})
+        if cols > 12:
+            fig.update_traces(texttemplate="%{z:.2f}", selector={"type": "heatmap"})
     tick = min(15, size + 2) if rows <= 30 else 11
     # Every label, even when Plotly would thin them out: a row must be readable by its number.
     labels = {"tickfont": {"size": tick}, "tickmode": "linear", "dtick": 1}

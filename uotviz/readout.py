@@ -18,10 +18,10 @@ __all__ = [
     "MAX_MATRIX_ROWS",
     "cost_title",
     "diagnostics",
-    "rows_to_draw",
-    "summary_line",
     "markdown_table",
     "plan_title",
+    "rows_to_draw",
+    "summary_line",
     "summary_table",
     "weights_preset",
 ]

@@ -624,10 +624,18 @@ def scene_height(figure_width: float, width: float, height: float) -> int:
     return int(min(720, max(300, figure_width * aspect))) + _SCENE_FRAME_PX
 
 
-def _default_height(width: float, height: float) -> int:
-    """Figure height for a picture about 860 px wide, kept between 320 and 760 px of plot."""
-    aspect = height / width if width > 0 else 0.75
-    return int(min(760, max(320, 860 * aspect))) + _SCENE_FRAME_PX
+_DEFAULT_WIDTH_PX = 860
+"""The width a scene figure is sized for when its caller does not say (see
+:func:`scene_height`)."""
+
+
+def _legend(font_size: int) -> dict:
+    """The horizontal legend under a scene or the gallery; it explains the encodings, and its
+    clicks are off (they would hide traces but not the shapes that draw the matching)."""
+    return {
+        "orientation": "h", "x": 0, "y": -0.01, "yanchor": "top", "font": {"size": font_size},
+        "itemclick": False, "itemdoubleclick": False,
+    }  # fmt: skip
 
 
 def scene_figure(
@@ -704,13 +712,10 @@ def scene_figure(
     layout = dict(
         title={"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 16}},
         xaxis=xaxis, yaxis=yaxis, shapes=shapes + panel.shapes, annotations=annotations,
-        images=images, height=_default_height(width, height),
+        images=images, height=scene_height(_DEFAULT_WIDTH_PX, width, height),
         margin={"l": 10, "r": 10, "t": 70 if title or panel.note else 30, "b": 10},
         plot_bgcolor="white", hovermode="closest", dragmode="pan",
-        legend={
-            "orientation": "h", "x": 0, "y": -0.01, "yanchor": "top", "font": {"size": 12},
-            "itemclick": False, "itemdoubleclick": False,
-        },
+        legend=_legend(12),
     )  # fmt: skip
     return unvalidated_figure(data, layout)
 
@@ -788,10 +793,7 @@ def figure1_gallery(
         height=int(rows * (panel_height + 40) + 90),
         margin={"l": 10, "r": 10, "t": 60 if title else 30, "b": 10},
         plot_bgcolor="white", hovermode="closest",
-        legend={
-            "orientation": "h", "x": 0, "y": -0.01, "yanchor": "top", "font": {"size": 11},
-            "itemclick": False, "itemdoubleclick": False,
-        },
+        legend=_legend(11),
         **axes,
     )  # fmt: skip
     return fig
