@@ -141,10 +141,10 @@ def test_slider_preset_and_next_image(
         before = int(eps.input_value())
         eps.focus()
         eps.press("ArrowRight")
-        expect(eps).to_have_attribute("aria-valuetext", "0.1")
+        expect(eps).to_have_attribute("aria-valuetext", "0.06")
         assert int(eps.input_value()) == before + 1
         expect(preset).to_have_value("Custom")
-        _expect_chart_title(page, "ε = 0.1, τ1 = ∞, τ2 = ∞")
+        _expect_chart_title(page, "ε = 0.06, τ1 = ∞, τ2 = ∞")
         _wait_idle(page)
         _screenshot(page, tmp_path, "eps-arrow-right.png")
 
@@ -255,11 +255,11 @@ def test_a_slider_step_redraws_the_scene_and_the_plan_once_in_place(
         eps = page.locator('input[type=range][aria-label="ε"]')
         eps.focus()
         eps.press("ArrowRight")
-        _expect_chart_title(page, "ε = 0.1, τ1 = ∞, τ2 = ∞")
+        _expect_chart_title(page, "ε = 0.06, τ1 = ∞, τ2 = ∞")
         _wait_idle(page)
         page.wait_for_timeout(1000)
         # the address bar says what is shown, without a history entry per step
-        assert "eps=0.1&" in page.url or page.url.endswith("eps=0.1"), page.url
+        assert "eps=0.06&" in page.url or page.url.endswith("eps=0.06"), page.url
         assert page.evaluate("() => history.length") == history
         charts = page.evaluate(
             """(selector) => [...document.querySelectorAll(selector)].map((gd) => ({
@@ -271,7 +271,7 @@ def test_a_slider_step_redraws_the_scene_and_the_plan_once_in_place(
         )
         assert [chart["before"] for chart in charts] == [0, 1, 2], charts  # the same elements
         scene, cost, plan = charts
-        assert "figure1_coffee.jpg" in scene["title"] and "ε = 0.1" in plan["title"], charts
+        assert "figure1_coffee.jpg" in scene["title"] and "ε = 0.06" in plan["title"], charts
         assert (scene["draws"], cost["draws"], plan["draws"]) == (1, 0, 1), charts
         # the scene's traces stay as they were: only its shapes are redrawn (the plan's heatmap
         # is computed again)
@@ -293,7 +293,7 @@ def test_a_slider_step_redraws_the_scene_and_the_plan_once_in_place(
         # the address bar's URL opens the same view
         page.goto(page.url)
         _wait_idle(page)
-        _expect_chart_title(page, "ε = 0.1, τ1 = ∞, τ2 = ∞")
+        _expect_chart_title(page, "ε = 0.06, τ1 = ∞, τ2 = ∞")
         expect(page.locator('input[type=range][aria-label="ε"]')).to_have_attribute(
-            "aria-valuetext", "0.1"
+            "aria-valuetext", "0.06"
         )

@@ -1,5 +1,6 @@
 """The URL codec: every parameter round-trips, each kind of bad value is rejected on its own with a
-message naming the parameter and what is allowed, and the slider scales' ends (0, inf) survive."""
+message naming the parameter and what is allowed, the slider scales' ends (0, inf) survive, and a
+slider value off the scale snaps to the nearest position with a message naming it."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from uotviz.urlstate import (
     COST_PARAMS,
     PARAMETERS,
     PRESET_PARAMS,
+    SHOWN_CHARS,
     SOURCE_PARAMS,
     decode,
     encode,
@@ -101,7 +103,7 @@ def test_scale_ends_are_written_0_and_inf() -> None:
         "tau2": math.inf,
         "eps": 0.0,
     }
-    assert [scale_text(v) for v in TAU_VALUES[:3]] == ["0", "0.01", "0.02"]
+    assert [scale_text(v) for v in TAU_VALUES[:4]] == ["0", "0.01", "0.012", "0.015"]
 
 
 def test_words_are_read_in_any_case_and_full_names_are_accepted() -> None:
@@ -132,9 +134,14 @@ BAD = [
     ("drawn", "42", "a multiple of 5 in [5, 300]"),
     ("drawn", "400", "a multiple of 5 in [5, 300]"),
     ("preset", "z", "c, d, e, f, g, h, custom"),
-    ("eps", "0.03", "0, 0.001, 0.002, 0.005"),
-    ("eps", "inf", "0, 0.001"),
-    ("tau1", "1000", "100, inf"),
+    ("eps", "-0.03", "a finite number ≥ 0 (slider: 0, 0.001, …, 1)"),
+    ("eps", "inf", "a finite number ≥ 0"),  # the ε slider has no ∞: rejected, not snapped to 1
+    ("eps", "∞", "a finite number ≥ 0"),
+    ("eps", "nan", "0, 0.001"),
+    ("eps", "0.1.2", "0, 0.001"),
+    ("tau1", "-inf", "a number ≥ 0 or inf (slider: 0, 0.01, …, 100, inf)"),
+    ("tau1", "NaN", "100, inf"),
+    ("tau1", "big", "100, inf"),
     ("tau2", "-0.01", "0, 0.01"),
     ("tau2", "", "0, 0.01"),
 ]
@@ -152,7 +159,7 @@ def test_a_bad_value_is_rejected_with_a_message_and_the_rest_applies(name, text,
 
 
 def test_several_bad_values_give_one_message_each() -> None:
-    values, messages = decode({"eps": "1e9", "tau1": "big", "image": "7", "drawn": "abc"})
+    values, messages = decode({"eps": "-1e9", "tau1": "big", "image": "7", "drawn": "abc"})
     assert values == {"image_id": 7}
     assert len(messages) == 3
     assert [m.split("=")[0].split()[-1] for m in messages] == ["eps", "tau1", "drawn"]
@@ -160,3 +167,70 @@ def test_several_bad_values_give_one_message_each() -> None:
 
 def test_repeated_parameters_count_by_their_last_value() -> None:
     assert decode({"image": ["3", "5"]})[0] == {"image_id": 5}
+
+
+# (text, scale parameter, position expected, written as); the positions are worked out by hand.
+SNAPPED = [
+    ("eps", "0.035", 0.04, "0.04"),  # nearest in log distance: 0.04 / 0.035 < 0.035 / 0.03
+    ("eps", "0.031", 0.03, "0.03"),
+    ("eps", "0.7", 0.8, "0.8"),  # nearer 0.6 linearly, 0.8 in log distance
+    ("eps", "1e-9", 0.001, "0.001"),  # below the smallest positive position: it, not 0
+    ("eps", "1e-400", 0.001, "0.001"),  # positive even where a float underflows to 0
+    ("eps", "5000", 1.0, "1"),
+    ("eps", "1e999", 1.0, "1"),  # a number that overflows a float is still finite
+    ("tau1", "0.001", 0.01, "0.01"),
+    ("tau1", "7", 8.0, "8"),
+    ("tau1", "150", 100.0, "100"),  # finite: 100, never ∞
+    ("tau2", "1e999", 100.0, "100"),
+    ("tau2", "0.09", 0.1, "0.1"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected", "written"), SNAPPED, ids=[f"{n}={t}" for n, t, _, _ in SNAPPED]
+)
+def test_a_value_off_the_scale_snaps_to_the_nearest_position(name, text, expected, written) -> None:
+    good = encode(CUSTOM_VALUES)
+    values, messages = decode({**good, name: text})
+    key = PARAMETERS[name]
+    assert values == {**CUSTOM_VALUES, key: expected}
+    assert messages == [
+        f"URL parameter {name}={text!r} is not a slider position: snapped to {written}."
+    ]
+    assert encode(values)[name] == written  # the URL then says what is shown
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        ("eps", "0.03", 0.03),
+        ("eps", "0.0012", 0.0012),
+        ("eps", "3e-2", 0.03),
+        ("eps", " 0.050 ", 0.05),
+        ("eps", "-0", 0.0),
+        ("tau1", "0.15", 0.15),
+        ("tau1", "1e2", 100.0),
+        ("tau1", "Infinity", math.inf),
+        ("tau2", "+inf", math.inf),
+        ("tau2", "INF", math.inf),
+    ],
+)
+def test_a_position_written_another_way_is_taken_silently(name, text, expected) -> None:
+    values, messages = decode({name: text})
+    assert messages == []
+    assert values == {PARAMETERS[name]: expected}
+    assert math.copysign(1.0, values[PARAMETERS[name]]) == 1.0  # "-0" is 0, not -0.0
+
+
+def test_the_old_scales_urls_still_open_exactly() -> None:
+    old = {"eps": "0.002", "tau1": "20", "tau2": "0.5"}
+    assert decode(old) == ({"eps": 0.002, "tau1": 20.0, "tau2": 0.5}, [])
+
+
+def test_messages_quote_at_most_40_characters_of_a_value() -> None:
+    assert SHOWN_CHARS == 40
+    for name, text in (("eps", "9" * 5000), ("tau1", "x" * 5000), ("source", "y" * 5000)):
+        (message,) = decode({name: text})[1]
+        assert f"{name}='{text[:39]}…'" in message, message
+        assert text[:41] not in message
+        assert len(message) < 200

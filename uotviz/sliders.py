@@ -2,13 +2,17 @@
 
 The parameters span several orders of magnitude and have meaningful end points (``eps = 0`` is
 unregularised transport, ``tau = 0`` a free marginal, ``tau = inf`` a hard constraint), so each
-slider moves over a short 1-2-5 logarithmic list of values that contains those end points
-exactly. The values are decimal literals (``0.05`` is the float ``0.05``), so a preset such as
-Figure 1(f) ``(eps, tau1, tau2) = (0.05, 100, 0.01)`` sits exactly on the scales.
+slider moves over a logarithmic list of values, ten per decade (the mantissas
+:data:`MANTISSAS`, 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8), that contains those end points exactly.
+The values are parsed from decimal text (``0.05`` is the float ``0.05``), so the presets of the
+paper's Figure 1 (De Plaen et al., CVPR 2023), e.g. (f) ``(eps, tau1, tau2) = (0.05, 100, 0.01)``,
+and every value of a 1-2-5 scale sit exactly on the scales. :func:`snap` maps any value ≥ 0 to
+the nearest position (a value from a URL, say).
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Iterable, Sequence
 
@@ -17,31 +21,50 @@ from uotviz.figure1 import PRESETS, Preset
 __all__ = [
     "CUSTOM",
     "EPS_VALUES",
+    "MANTISSAS",
     "TAU_VALUES",
     "format_value",
     "log_scale",
     "matching_preset",
     "preset_by_name",
     "preset_names",
+    "snap",
 ]
 
 CUSTOM = "Custom"
 """The preset selector's entry for parameters that match no preset."""
 
 
-def log_scale(lowest_exponent: int, highest: float) -> tuple[float, ...]:
-    """The 1-2-5 sequence ``1e{lowest_exponent}, 2e..., 5e..., 1e..., ...`` up to ``highest``.
+MANTISSAS: tuple[float, ...] = (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8)
+"""The scales' values in every decade, times its power of ten: ten, at most 0.125 decades apart,
+the 1-2-5 series among them."""
 
-    Every value is parsed from its decimal text, so ``log_scale(-2, 1)`` contains the float
-    ``0.05`` itself rather than ``5 * 10**-2``.
 
-    >>> log_scale(-2, 1)
+def log_scale(
+    lowest_exponent: int, highest: float, mantissas: Sequence[float] = MANTISSAS
+) -> tuple[float, ...]:
+    """The values ``m * 10**e`` for each mantissa ``m`` and ``e = lowest_exponent, ...``, up to
+    ``highest``, increasing.
+
+    Every value is parsed from its decimal text ``f"{m}e{e}"``, so ``log_scale(-2, 1)`` contains
+    the float ``0.05`` itself rather than ``5 * 10**-2``.
+
+    >>> log_scale(-2, 1, (1, 2, 5))
     (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
+    >>> log_scale(-1, 1)
+    (0.1, 0.12, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
+
+    Raises:
+        ValueError: unless the mantissas increase strictly from 1 (included) to below 10.
     """
+    if not mantissas or mantissas[0] != 1 or mantissas[-1] >= 10:
+        raise ValueError(f"mantissas must run from 1 to below 10, got {tuple(mantissas)}")
+    if any(a >= b for a, b in zip(mantissas, mantissas[1:], strict=False)):
+        raise ValueError(f"mantissas must increase strictly, got {tuple(mantissas)}")
     values = []
     exponent = lowest_exponent
     while True:
-        for mantissa in (1, 2, 5):
+        for mantissa in mantissas:
             value = float(f"{mantissa}e{exponent}")
             if value > highest:
                 return tuple(values)
@@ -54,6 +77,40 @@ EPS_VALUES: tuple[float, ...] = (0.0, *log_scale(-3, 1.0))
 
 TAU_VALUES: tuple[float, ...] = (0.0, *log_scale(-2, 100.0), math.inf)
 """Marginal penalties ``tau1`` and ``tau2``: exactly 0 (free), 0.01 to 100, and inf (hard)."""
+
+
+def snap(value: float, scale: Sequence[float]) -> float:
+    """The position of ``scale`` (increasing, from 0) nearest to ``value``.
+
+    0 stays 0 and inf stays inf where the scale has it (both are limit cases, not large or small
+    numbers); a positive finite value goes to the positive finite position nearest in log
+    distance (the lower one on a tie), to the smallest below it and to the largest above it.
+    The result is always an element of ``scale``.
+
+    >>> snap(0.03, EPS_VALUES), snap(0.035, EPS_VALUES), snap(1e-9, EPS_VALUES)
+    (0.03, 0.04, 0.001)
+    >>> snap(5000.0, EPS_VALUES), snap(5000.0, TAU_VALUES), snap(math.inf, TAU_VALUES)
+    (1.0, 100.0, inf)
+
+    Raises:
+        ValueError: for a negative value, NaN, or inf on a scale without inf.
+    """
+    if not value >= 0:  # NaN too
+        raise ValueError(f"{value} is not a number ≥ 0")
+    if value == 0 or value == math.inf:
+        if value not in scale:
+            raise ValueError(f"{value} is not on this scale")
+        return scale[scale.index(value)]
+    positions = [v for v in scale if 0 < v < math.inf]
+    index = bisect.bisect_left(positions, value)
+    if index == 0:
+        return positions[0]
+    if index == len(positions):
+        return positions[-1]
+    lower, upper = positions[index - 1], positions[index]
+    if upper == value or math.log(upper / value) < math.log(value / lower):
+        return upper
+    return lower
 
 
 def format_value(value: float) -> str:

@@ -25,7 +25,7 @@ from uotviz.figure1 import PRESETS, Preset
 from uotviz.figures import PLAN_COLORSCALE, fit_matrix_figure, matrix_heatmap, sum_style
 from uotviz.matching import MatchingProblem
 from uotviz.readout import MAX_MATRIX_ROWS
-from uotviz.sliders import format_value
+from uotviz.sliders import EPS_VALUES, TAU_VALUES, format_value
 from uotviz.transport import solve, solve_batch_params
 
 __all__ = [
@@ -42,11 +42,13 @@ __all__ = [
 SWEEP_PARAMETERS: tuple[str, ...] = ("ε", "τ1", "τ2")
 """The parameters a sweep can move, in the order of ``fixed = (eps, tau1, tau2)``."""
 
-EPS_RANGE = (1e-3, 1.0)
-"""The positive ``eps`` of a sweep (after ``eps = 0``), in cost units: those of the ε slider."""
+EPS_RANGE = (EPS_VALUES[1], EPS_VALUES[-1])
+"""The positive ``eps`` of a sweep (after ``eps = 0``), in cost units: those of the ε slider,
+0.001 to 1."""
 
-TAU_RANGE = (1e-2, 100.0)
-"""The finite positive ``tau`` of a sweep (between 0 and inf): those of the τ sliders."""
+TAU_RANGE = (TAU_VALUES[1], TAU_VALUES[-2])
+"""The finite positive ``tau`` of a sweep (between 0 and inf): those of the τ sliders, 0.01 to
+100."""
 
 _MIN_MASS = 1e-3  # a row "carries mass to ground truths" from this much on (as in the main view)
 

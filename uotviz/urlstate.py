@@ -2,8 +2,10 @@
 
 :func:`encode` turns the values the app keeps (keyed by the session-state names of its widgets)
 into query parameters; :func:`decode` reads them back, keeping only valid values and returning one
-message per rejected parameter. Nothing is pickled: every parameter is a number, a word from a
-fixed list, or one of the slider scales written as text (``"0"``, ``"0.01"``, ..., ``"inf"``).
+message per rejected parameter and per slider value moved to the nearest slider position. Nothing
+is pickled: every parameter is a number, a word from a fixed list, or a slider position written as
+text (``"0"``, ``"0.01"``, ``"0.012"``, ..., ``"inf"``). Messages quote at most
+:data:`SHOWN_CHARS` characters of a value.
 
 ==============  ==================  =========================================================
 parameter       session-state key   allowed values
@@ -21,23 +23,32 @@ parameter       session-state key   allowed values
 ``queries``     ``sim_queries``     an integer in [1, 1000]
 ``drawn``       ``max_drawn``       a multiple of 5 in [5, 300]
 ``preset``      ``preset``          a panel of Figure 1, ``c`` ... ``h``, or ``custom``
-``eps``         ``eps``             one of :data:`~uotviz.sliders.EPS_VALUES`
-``tau1``        ``tau1``            one of :data:`~uotviz.sliders.TAU_VALUES` (``inf`` for ∞)
+``eps``         ``eps``             a finite number ≥ 0, snapped to the nearest of
+                                    :data:`~uotviz.sliders.EPS_VALUES` (0 to 1)
+``tau1``        ``tau1``            a number ≥ 0 or ``inf`` (``infinity``, ``∞``), snapped to
+                                    the nearest of :data:`~uotviz.sliders.TAU_VALUES` (a
+                                    finite number above 100 to 100, only ``inf`` to ∞)
 ``tau2``        ``tau2``            as ``tau1``
 ==============  ==================  =========================================================
 
-Unknown parameters are ignored silently (a URL may carry other tools' parameters).
+Snapping (:func:`~uotviz.sliders.snap`) keeps 0 at 0 and goes by log distance otherwise; a value
+beyond a scale's positive finite positions goes to the nearest of them (``eps=5000`` to 1,
+``eps=1e-9`` to 0.001). ``eps=inf`` is rejected rather than snapped: infinite regularisation is a
+limit case, like ``tau = inf``, that the ε slider does not have. Unknown parameters are ignored
+silently (a URL may carry other tools' parameters).
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
 from uotviz.figure1 import PRESETS
 from uotviz.matching import ANCHOR_SETS
-from uotviz.sliders import CUSTOM, EPS_VALUES, TAU_VALUES
+from uotviz.sliders import CUSTOM, EPS_VALUES, TAU_VALUES, snap
 from uotviz.sources import CONFIGURED, DEMO, UPLOAD
 
 __all__ = [
@@ -45,6 +56,7 @@ __all__ = [
     "COST_PARAMS",
     "PARAMETERS",
     "PRESET_PARAMS",
+    "SHOWN_CHARS",
     "SOURCE_PARAMS",
     "WEIGHT_KEYS",
     "Range",
@@ -79,6 +91,11 @@ PRESET_PARAMS: dict[str, str] = {
 
 WEIGHT_KEYS = ("w_giou", "w_iou", "w_l1", "w_class")
 """The four cost weights, in the order of :class:`~uotviz.costs.CostWeights`."""
+
+SHOWN_CHARS = 40
+"""The most characters of a URL value a message quotes (a longer one is cut, ending in "…")."""
+
+_INF_WORDS = ("∞",)  # besides what Decimal reads as +infinity: "inf", "infinity", "+Inf", ...
 
 
 @dataclass(frozen=True)
@@ -184,50 +201,81 @@ def encode(values: Mapping[str, object]) -> dict[str, str]:
     return query
 
 
+def _shown(text: str) -> str:
+    """``text`` quoted for a message, cut to :data:`SHOWN_CHARS` characters."""
+    if len(text) > SHOWN_CHARS:
+        text = text[: SHOWN_CHARS - 1] + "…"
+    return repr(text)
+
+
 def _choice(name: str, text: str, choices: Mapping[str, str]) -> str:
     key = text.strip().lower()
     if key in choices:
         return choices[key]
     if text in choices.values():  # the full name is accepted too
         return text
-    raise ValueError(f"{name}={text!r} is not one of {', '.join(choices)}")
+    raise ValueError(f"{name}={_shown(text)} is not one of {', '.join(choices)}")
 
 
 def _integer(name: str, text: str) -> int:
     try:
         return int(text.strip())
     except ValueError:
-        raise ValueError(f"{name}={text!r} is not an integer") from None
+        raise ValueError(f"{name}={_shown(text)} is not an integer") from None
 
 
 def _number(name: str, text: str, limits: Range) -> float | int:
     try:
         value = float(text.strip())
     except ValueError:
-        raise ValueError(f"{name}={text!r} is not {limits.describe()}") from None
+        raise ValueError(f"{name}={_shown(text)} is not {limits.describe()}") from None
     outside = not (math.isfinite(value) and limits.low <= value <= limits.high)
     if outside or (limits.integer and not value.is_integer()):
-        raise ValueError(f"{name}={text!r} is not {limits.describe()}")
+        raise ValueError(f"{name}={_shown(text)} is not {limits.describe()}")
     if limits.step is not None and int(value) % limits.step:
-        raise ValueError(f"{name}={text!r} is not {limits.describe()}")
+        raise ValueError(f"{name}={_shown(text)} is not {limits.describe()}")
     return int(value) if limits.integer else value
 
 
-def _scale(name: str, text: str, scale: tuple[float, ...]) -> float:
-    allowed = ", ".join(scale_text(v) for v in scale)
-    word = text.strip().lower()
+def _describe_scale(scale: tuple[float, ...]) -> str:
+    """``"a finite number ≥ 0 (slider: 0, 0.001, …, 1)"``, ``"... or inf (slider: ..., inf)"``."""
+    finite = [v for v in scale if v < math.inf]
+    ends = f"{scale_text(finite[0])}, {scale_text(finite[1])}, …, {scale_text(finite[-1])}"
+    if math.inf in scale:
+        return f"a number ≥ 0 or inf (slider: {ends}, inf)"
+    return f"a finite number ≥ 0 (slider: {ends})"
+
+
+def _scale(name: str, text: str, scale: tuple[float, ...]) -> tuple[float, str | None]:
+    """The scale position for ``text`` (see :func:`~uotviz.sliders.snap`), and a message when it
+    is not the value written. A decimal too large for a float is a large finite number (not inf),
+    one too small for a float a small positive one (not 0)."""
+    word = text.strip()
+    error = ValueError(f"{name}={_shown(text)} is not {_describe_scale(scale)}")
     try:
-        value = math.inf if word in ("inf", "∞") else float(word)
-    except ValueError:
-        raise ValueError(f"{name}={text!r} is not one of {allowed}") from None
-    if value not in scale:  # exact: the scales hold decimal literals, "0.05" parses to one
-        raise ValueError(f"{name}={text!r} is not one of {allowed}")
-    return value
+        number = Decimal("inf" if word in _INF_WORDS else word)
+    except (InvalidOperation, ValueError):
+        raise error from None
+    if number.is_nan() or number < 0 or (number.is_infinite() and math.inf not in scale):
+        raise error
+    written = float(number)
+    value = written
+    if number.is_finite() and written == math.inf:
+        value = sys.float_info.max
+    elif number > 0 and written == 0:
+        value = math.ulp(0.0)
+    position = snap(value, scale)
+    if position == written:  # "0.05" parses to the scale's 0.05 (decimal text), "inf" to inf
+        return position, None
+    return position, (
+        f"{name}={_shown(text)} is not a slider position: snapped to {scale_text(position)}"
+    )
 
 
 def decode(query: Mapping[str, str]) -> tuple[dict[str, object], list[str]]:
     """The valid values of a URL query, keyed by session-state names, and one message per
-    rejected parameter (naming it and its allowed values). Unknown parameters are ignored.
+    rejected parameter (naming it and its allowed values) or per ``eps``, ``tau1``, ``tau2``
+    snapped to a slider position (naming the position). Unknown parameters are ignored.
 
     A parameter given several times (a list, as some query parsers return) counts by its last
     value.
@@ -248,7 +296,9 @@ def decode(query: Mapping[str, str]) -> tuple[dict[str, object], list[str]]:
             elif name in _NUMBERS:
                 values[key] = _number(name, text, _NUMBERS[name][1])
             else:
-                values[key] = _scale(name, text, _SCALES[name][1])
+                values[key], snapped = _scale(name, text, _SCALES[name][1])
+                if snapped is not None:
+                    messages.append(f"URL parameter {snapped}.")
         except ValueError as error:
             messages.append(f"URL parameter {error}; ignored.")
     return values, messages
