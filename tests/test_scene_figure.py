@@ -13,7 +13,9 @@ from PIL import Image
 from uotviz import figure1
 from uotviz.costs import matching_cost
 from uotviz.matching import MatchingProblem, column_letters
-from uotviz.scene_figure import GT_PALETTE, figure1_gallery, line_width, scene_figure
+from uotviz.picture import BACKGROUND_GREY
+from uotviz.picture import link_width as line_width
+from uotviz.scene_figure import GT_PALETTE, figure1_gallery, scene_figure
 from uotviz.transport import solve
 
 WIDTH, HEIGHT = 480, 430
@@ -148,15 +150,19 @@ def test_one_outline_per_box_at_its_coordinates(fig1_problem, ot_plan):
             assert trace.line.color == GT_PALETTE[column]
     assert gt_drawn == {j: tuple(map(float, b)) for j, b in enumerate(figure1.GROUND_TRUTHS_XYXY)}
     pred_drawn = {}
+    # Figure 1(g): 4 sends most to A, 5 to B, 1, 2 and 3 to the background
+    expected_colour = {0: BACKGROUND_GREY, 1: BACKGROUND_GREY, 2: BACKGROUND_GREY,
+                       3: GT_PALETTE[0], 4: GT_PALETTE[1]}  # fmt: skip
     for row, outline in outline_rows(fig).items():
-        assert outline.type == "rect" and outline.line.color == "black"
+        assert outline.type == "rect" and outline.line.color == expected_colour[row]
         pred_drawn[row] = (outline.x0, outline.y0, outline.x1, outline.y1)
     assert pred_drawn == {i: tuple(map(float, b)) for i, b in enumerate(figure1.PREDICTIONS_XYXY)}
     # a white halo under every outline, everything the plan changes under the traces
     assert set(shapes_named(fig, "halo")) == set(shapes_named(fig, "outline"))
     assert {shape.layer for shape in fig.layout.shapes if shape.name != "canvas"} == {"between"}
     labels = {a.text for a in fig.layout.annotations}
-    assert {"<b>A</b>", "<b>B</b>", "1", "2", "3", "4", "5"} <= labels
+    badges = {"<b>1→∅</b>", "<b>2→∅</b>", "<b>3→∅</b>", "<b>4→A</b>", "<b>5→B</b>"}
+    assert {"<b>A</b>", "<b>B</b>"} | badges <= labels
 
 
 def test_lines_join_centres_and_widen_with_mass():
@@ -170,29 +176,27 @@ def test_lines_join_centres_and_widen_with_mass():
     assert weak[0] == strong[0] == centre(gt[0])
     assert weak[1] < strong[1]  # width grows with mass
     assert weak[2] < strong[2]  # and so does opacity
-    # 1 + 6 · mass pixels, to the half pixel
-    assert weak[1] == pytest.approx(1 + 6 * 0.2, abs=0.25)
-    assert strong[1] == pytest.approx(1 + 6 * 0.9, abs=0.25)
+    # 1.5 + 6 · mass pixels, to the half pixel
+    assert weak[1] == pytest.approx(1.5 + 6 * 0.2, abs=0.25)
+    assert strong[1] == pytest.approx(1.5 + 6 * 0.9, abs=0.25)
     # a white casing, 2 px wider, under every line: the casings' paths come first
     names = [shape.name for shape in fig.layout.shapes]
     casings = [shape for shape in fig.layout.shapes if shape.name == "line casings"]
     assert names.index("line casings") < names.index("lines")
     assert {shape.line.color for shape in casings} == {"white"}
     assert sorted(shape.line.width - 2 for shape in casings) == sorted([weak[1], strong[1]])
-    assert list(line_width([0.0, 0.5, 1.0])) == [1.0, 4.0, 7.0]
+    assert list(line_width([0.0, 0.5, 1.0])) == [1.5, 4.5, 7.5]
 
 
 def test_small_masses_not_drawn():
     problem = make_problem([[0, 0, 50, 50], [60, 60, 90, 90]], [[0, 0, 40, 40], [50, 50, 99, 99]])
-    plan = np.array([[0.995, 0.005, 0.0], [0.0, 0.5, 0.5]])
-    fig = scene_figure(None, 100, 100, problem, plan, min_mass=0.01)
+    plan = np.array([[0.995, 0.005, 0.0], [0.0, 0.5, 0.5]])  # 0.005 < 0.01: not drawn
+    fig = scene_figure(None, 100, 100, problem, plan)
     segments = line_segments(fig)
     assert len(segments) == 2
     assert all(start != centre([0, 0, 50, 50]) or end != centre([50, 50, 99, 99])
                for start, end, _, _ in segments)  # fmt: skip
     assert disc_rows(fig) == [1]  # row 0 sends nothing to ∅
-    fig = scene_figure(None, 100, 100, problem, plan, min_mass=0.001)
-    assert len(line_segments(fig)) == 3
 
 
 def test_background_mass_encoded(fig1_problem, ot_plan):
@@ -201,19 +205,26 @@ def test_background_mass_encoded(fig1_problem, ot_plan):
     rows = disc_rows(fig)
     assert rows == [i for i in range(5) if to_bg[i] >= 0.01]
     discs = list(shapes_named(fig, "∅ disc").values())
-    # discs sit on the predictions' centres, sized in pixels, and their area follows the mass
+    # discs sit inside the predictions' lower right corners (not on the centres, where the
+    # lines start), sized in pixels, and their area follows the mass
     sizes = []
     for disc, row in zip(discs, rows, strict=True):
+        x1, y1, x2, y2 = figure1.PREDICTIONS_XYXY[row]
         assert disc.type == "circle" and disc.xsizemode == disc.ysizemode == "pixel"
-        assert (disc.xanchor, disc.yanchor) == centre(figure1.PREDICTIONS_XYXY[row])
-        assert disc.x0 == -disc.x1 and disc.y0 == -disc.y1 == -disc.x1
+        assert (disc.xanchor, disc.yanchor) == (x2, y2)
+        assert disc.x1 < 0 and disc.y0 > 0  # left of the right edge, above the bottom edge
+        assert disc.x1 - disc.x0 == pytest.approx(disc.y1 - disc.y0)
         sizes.append(disc.x1 - disc.x0)
     sizes = np.asarray(sizes)
     order = np.argsort(to_bg[rows])
-    assert np.all(np.diff(sizes[order]) > 0)
-    assert sizes**2 / to_bg[rows] == pytest.approx(np.full(len(rows), 28.0**2), rel=0.01)
-    big = [disc for disc, size in zip(discs, sizes, strict=True) if size >= 12]
-    assert big and all(disc.label.text == "∅" for disc in big)
+    assert np.all(np.diff(sizes[order]) >= 0)
+    big = sizes >= 4.5  # smaller discs are drawn at 4 px, to stay visible
+    assert np.all(big[np.argsort(-to_bg[rows])[:3]])
+    assert sizes[big] ** 2 / to_bg[rows][big] == pytest.approx(
+        np.full(big.sum(), 30.0**2), rel=0.02
+    )
+    labelled = [disc for disc, size in zip(discs, sizes, strict=True) if size >= 12]
+    assert labelled and all(disc.label.text == "∅" for disc in labelled)
     # predictions 1, 2, 3 send most of their mass to ∅: dashed outlines
     dashed = [row for row, shape in outline_rows(fig).items() if shape.line.dash != "solid"]
     assert sorted(dashed) == [0, 1, 2]
@@ -221,19 +232,35 @@ def test_background_mass_encoded(fig1_problem, ot_plan):
     assert "∅" in names and "area ∝ mass" in names and "width ∝ mass" in names
 
 
+def _iou(a, b) -> float:
+    """IoU of two xyxy boxes, written out for the test."""
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    area = lambda box: (box[2] - box[0]) * (box[3] - box[1])  # noqa: E731
+    return w * h / (area(a) + area(b) - w * h)
+
+
 def test_hover_texts(fig1_problem, ot_plan):
     fig = scene_figure(None, WIDTH, HEIGHT, fig1_problem, ot_plan)
-    (preds,) = traces(fig, "pred centres")
-    text = preds.text[3]
+    (preds,) = traces(fig, "pred edges")
     plan = ot_plan.numpy()
+    # every point of a box's edges names its row, and carries that row's text
+    texts = {tuple(ids): text for ids, text in zip(preds.customdata, preds.text, strict=True)}
+    assert set(texts) == {(i, -1) for i in range(5)}
+    text = texts[(3, -1)]
+    iou_4a = _iou(figure1.PREDICTIONS_XYXY[3], figure1.GROUND_TRUTHS_XYXY[0])
     assert text.startswith("<b>4</b> cup") and "score" in text
-    assert f"A: {plan[3, 0]:.3f}" in text and f"B: {plan[3, 1]:.3f}" in text
-    assert f"∅: {plan[3, 2]:.3f}" in text
-    (gts,) = traces(fig, "gt centres")
-    assert gts.text[1].startswith("<b>B</b> plate")
-    assert f"mass received: {plan[:, 1].sum():.3f}" in gts.text[1]
+    # the pair's mass, its cost (1 - GIoU, the paper's Figure 1(b): 0.3961) and its IoU
+    assert f"→ A {plan[3, 0]:.3f} · cost 0.396 · IoU {iou_4a:.2f}" in text
+    assert f"→ ∅ {plan[3, 2]:.3f} · cost 0.800" in text
+    (gts,) = traces(fig, "gt edges")
+    gt_texts = {tuple(ids): text for ids, text in zip(gts.customdata, gts.text, strict=True)}
+    assert set(gt_texts) == {(-1, 0), (-1, 1)}
+    assert gt_texts[(-1, 1)].startswith("<b>B</b> plate")
+    assert f"receives {plan[:, 1].sum():.3f}" in gt_texts[(-1, 1)]
     (lines,) = traces(fig, "line hover")
-    assert f"4 → A: {plan[3, 0]:.3f}" in lines.text
+    assert f"4 → A: {plan[3, 0]:.3f}<br>cost 0.396 · IoU {iou_4a:.2f}" in lines.text
+    assert [3, 0] in [list(ids) for ids in lines.customdata]
 
 
 def test_max_predictions_hides_and_says_so():
@@ -244,11 +271,17 @@ def test_max_predictions_hides_and_says_so():
     plan = solve(problem.cost, 0.05, math.inf, math.inf).plan.numpy()
     fig = scene_figure(None, 500, 500, problem, plan, max_predictions=50)
     drawn = sorted(outline_rows(fig))
-    assert len(drawn) == 50
     to_gt = plan[:, :-1].sum(axis=1)
-    assert to_gt[drawn].min() >= np.sort(to_gt)[-50] - 1e-12  # the 50 sending the most
-    notes = [a.text for a in fig.layout.annotations if a.name == "hidden predictions"]
-    assert len(notes) == 1 and notes[0].startswith("250 of 300 predictions hidden")
+    # past the limit, only rows that carry mass to a ground truth are drawn (thousands of
+    # anchors would otherwise pile up), the heaviest first
+    carrying = int((to_gt >= 0.01).sum())
+    assert 0 < carrying < 50 and len(drawn) == carrying
+    assert to_gt[drawn].min() >= 0.01
+    notes = [a.text for a in fig.layout.annotations if a.name == "note"]
+    assert len(notes) == 1 and notes[0].startswith(f"{300 - carrying} of 300 predictions not drawn")
+    fig = scene_figure(None, 500, 500, problem, plan, max_predictions=5)
+    drawn = sorted(outline_rows(fig))
+    assert len(drawn) == 5 and to_gt[drawn].min() >= np.sort(to_gt)[-5] - 1e-12
 
 
 def test_highlight_fades_the_rest(fig1_problem, ot_plan):
@@ -259,7 +292,7 @@ def test_highlight_fades_the_rest(fig1_problem, ot_plan):
     for seg_start, _, _, opacity in line_segments(fig):
         assert (opacity >= 0.9) == (seg_start == start)
     outline = outline_rows(fig)
-    assert outline[3].opacity == 1 and outline[0].opacity < 1
+    assert outline[3].opacity > 0.8 and outline[0].opacity < 0.3
     assert outline[3].line.width > outline[0].line.width
     fig = scene_figure(None, WIDTH, HEIGHT, fig1_problem, ot_plan, highlight_gt=1)
     for _, end, _, opacity in line_segments(fig):

@@ -1,24 +1,25 @@
 """The matching drawn on the image, as in Figure 1(a) of De Plaen et al. (CVPR 2023).
 
-Ground truths are thick coloured outlines lettered ``A, B, ...``; predictions (or anchors) are thin
-black outlines numbered ``1..N``. A plan ``N · P̂`` (units of one prediction, background last) is
-drawn as a line from each prediction's centre to the centre of each ground truth it sends mass to,
-in the ground truth's colour, its width (``1 + 6 · mass`` pixels) and opacity growing with the mass.
-The mass a prediction sends to the background ``∅`` is a grey disc on its centre whose area is
-proportional to that mass, and a prediction sending more to ``∅`` than to all ground truths
-together has a dashed outline.
+:func:`scene_figure` draws a :class:`~uotviz.picture.Picture` (what is shown, computed once by
+:func:`~uotviz.picture.describe_picture`: the encodings are described there) with Plotly, one
+small builder per visual encoding: ground-truth outlines and letters, prediction outlines and
+badges, matching lines, background discs, and the invisible points that make boxes and lines
+hoverable and clickable. :func:`figure1_gallery` draws several plans as small multiples.
 
 Coordinates: the axes are the pixels of the image as annotated (the ``xyxy`` boxes of
 :class:`~uotviz.matching.MatchingProblem`, ``(0, 0)`` at the top-left corner, y pointing down), so
 boxes are drawn as given and hovering reads annotation pixels. The picture, possibly downscaled
 by :func:`~uotviz.data.coco.open_image`, is stretched over that whole canvas.
 
-What a plan changes is drawn with layout shapes (lines, ∅ discs, prediction outlines), under
-the traces (``layer="between"``); the traces (ground-truth outlines, hover points, legend) stay
-the same from one plan to the next, except for the hover texts of the traces whose
+What a plan changes is drawn with layout shapes (lines, ∅ discs, prediction outlines) and
+annotations (badges), under the traces; the traces (ground-truth outlines, hover points, legend)
+stay the same from one plan to the next, except for the hover texts of the traces whose
 ``meta["step_text"]`` is true. A chart that redraws the scene at every slider step
 (:func:`uotviz.ui.charts.live_chart`) sends those texts beside the figure, so that plotly.js
 only redraws the shapes that changed instead of computing and drawing the whole figure again.
+
+Clicks carry integer ids: every hoverable point's ``customdata`` is ``[row, column]``, -1 where
+it names no row or no column; a badge's or a letter's annotation ``name`` is ``"row,column"``.
 
 Pure functions: arrays, labels and a PIL image in, a :class:`plotly.graph_objects.Figure` out.
 """
@@ -30,7 +31,7 @@ import io
 import math
 import weakref
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
@@ -40,90 +41,37 @@ from plotly.subplots import make_subplots
 
 from uotviz.figures import unvalidated_figure
 from uotviz.matching import BACKGROUND, MatchingProblem
+from uotviz.picture import (
+    BACKGROUND_GREY,
+    GT_PALETTE,
+    MAX_WIDTH_MASS,
+    MIN_MASS,
+    Picture,
+    describe_picture,
+    link_width,
+)
 
 __all__ = [
     "GT_PALETTE",
+    "PRESENTATION",
+    "SceneStyle",
     "figure1_gallery",
-    "line_width",
     "picture_jpeg",
     "scene_figure",
     "scene_height",
 ]
 
-GT_PALETTE: tuple[str, ...] = (
-    "#e6194b",  # red
-    "#1f6fd1",  # blue
-    "#2ca02c",  # green
-    "#ff8c00",  # orange
-    "#9a37c8",  # purple
-    "#00a6b4",  # teal
-    "#e040a0",  # magenta
-    "#8c5a2b",  # brown
-    "#7fa800",  # olive
-    "#3b3fb6",  # indigo
-)
-"""Ground-truth colours, by column (A is the first); they repeat after ten. No grey: grey is ∅."""
-
-BACKGROUND_COLOR = "rgba(60, 60, 60, 0.75)"
 CANVAS_COLOR = "#ececec"
-
-_MAX_WIDTH_MASS = 2.0  # soft marginals can send more than one unit; widths stop growing here
-_WIDTH_STEP = 0.5  # line widths are rounded to half pixels so lines group into few traces
-_MAX_LABELS = 40  # predictions numbered on the picture at most
 _FADED = 0.18  # opacity factor of what a highlight pushes back
+_EDGE_POINT_PX = 22  # hover points along a box's edges, about this far apart on screen
 
 
-def line_width(mass: ArrayLike) -> np.ndarray:
-    """Width in pixels of a matching line carrying ``mass`` (units of one prediction).
-
-    ``1 + 6 · mass`` for masses up to 2, rounded to half pixels.
-    """
-    m = np.clip(np.asarray(mass, dtype=np.float64), 0.0, _MAX_WIDTH_MASS)
-    return np.round((1.0 + 6.0 * m) / _WIDTH_STEP) * _WIDTH_STEP
+def _rgba(color: str, alpha: float) -> str:
+    red, green, blue = (int(color[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red}, {green}, {blue}, {alpha:.3g})"
 
 
-def _line_opacity(width: np.ndarray) -> np.ndarray:
-    """Opacity of a line of this width: 0.55 for the thinnest, 0.95 from one unit of mass up."""
-    mass = np.clip((width - 1.0) / 6.0, 0.0, 1.0)
-    return 0.55 + 0.4 * mass
-
-
-def _background_size(mass: np.ndarray) -> np.ndarray:
-    """Diameter in pixels of the ∅ disc: its area grows like the mass (28 px for one unit)."""
-    return 28.0 * np.sqrt(np.clip(mass, 0.0, _MAX_WIDTH_MASS))
-
-
-def _as_array(values: object, shape: tuple[int, ...] | None = None) -> np.ndarray:
-    """A float64 numpy copy of a tensor or array (CPU, detached)."""
-    if hasattr(values, "detach"):
-        values = values.detach().cpu().numpy()  # type: ignore[union-attr]
-    array = np.asarray(values, dtype=np.float64)
-    if shape is not None and array.size == 0:
-        array = array.reshape(shape)
-    return array
-
-
-def _rect_path(boxes: np.ndarray) -> tuple[list, list]:
-    """Closed outlines of ``(K, 4)`` xyxy boxes, separated by ``None`` (one scatter trace)."""
-    if len(boxes) == 0:
-        return [], []
-    x1, y1, x2, y2 = boxes.T
-    nan = np.full(len(boxes), np.nan)
-    xs = np.stack([x1, x2, x2, x1, x1, nan], axis=1).ravel()
-    ys = np.stack([y1, y1, y2, y2, y1, nan], axis=1).ravel()
-    return _with_gaps(xs), _with_gaps(ys)
-
-
-def _segments_path(starts: np.ndarray, ends: np.ndarray) -> str:
-    """An SVG path of the segments ``starts[k] -> ends[k]`` (``(K, 2)`` data coordinates), for a
-    path shape: ``"M x0,y0L x1,y1M ..."``."""
-    return "".join(
-        f"M{x0:.2f},{y0:.2f}L{x1:.2f},{y1:.2f}"
-        for (x0, y0), (x1, y1) in zip(starts.tolist(), ends.tolist(), strict=True)
-    )
-
-
-def _coords(values: np.ndarray) -> list[float]:
+def _coords(values: ArrayLike) -> list[float]:
     """Pixel coordinates rounded to 0.01, as a list: plotly.py would send a NumPy array as a
     typed array, which plotly.js takes for new data at every redraw (see
     :mod:`uotviz.ui.charts`)."""
@@ -138,13 +86,24 @@ def _with_gaps(values: np.ndarray) -> list:
     return out
 
 
-def _gt_color(column: int) -> str:
-    return GT_PALETTE[column % len(GT_PALETTE)]
+def _rect_path(boxes: np.ndarray) -> tuple[list, list]:
+    """Closed outlines of ``(K, 4)`` xyxy boxes, separated by ``None`` (one scatter trace)."""
+    if len(boxes) == 0:
+        return [], []
+    x1, y1, x2, y2 = boxes.T
+    nan = np.full(len(boxes), np.nan)
+    xs = np.stack([x1, x2, x2, x1, x1, nan], axis=1).ravel()
+    ys = np.stack([y1, y1, y2, y2, y1, nan], axis=1).ravel()
+    return _with_gaps(xs), _with_gaps(ys)
 
 
-def _rgba(color: str, alpha: float) -> str:
-    red, green, blue = (int(color[i : i + 2], 16) for i in (1, 3, 5))
-    return f"rgba({red}, {green}, {blue}, {alpha:.3g})"
+def _segments_path(starts: list, ends: list) -> str:
+    """An SVG path of the segments ``starts[k] -> ends[k]`` (data coordinates), for a path
+    shape: ``"M x0,y0L x1,y1M ..."``."""
+    return "".join(
+        f"M{x0:.2f},{y0:.2f}L{x1:.2f},{y1:.2f}"
+        for (x0, y0), (x1, y1) in zip(starts, ends, strict=True)
+    )
 
 
 _ENCODED: dict[tuple[int, int | None], tuple[bytes, str]] = {}
@@ -184,380 +143,327 @@ def _encode_jpeg(image: Image.Image, max_side: int | None) -> bytes:
     return buffer.getvalue()
 
 
-@dataclass
-class _Panel:
-    """What one picture of the scene adds to a figure."""
+@dataclass(frozen=True)
+class SceneStyle:
+    """Sizes of one way of showing the scene, in screen pixels."""
 
-    traces: list[dict] = field(default_factory=list)
-    annotations: list[dict] = field(default_factory=list)
-    shapes: list[dict] = field(default_factory=list)
-    note: str = ""
-    what: str = "prediction"  # or "anchor"
+    gt_width: float = 3.5
+    pred_width: float = 2.0  # a prediction's outline at no mass; up to 2.5x at one unit
+    font_px: int = 14  # the badges' and letters' size
+    link_scale: float = 1.0  # multiplies the line widths
+    disc_px: float = 30.0  # the diameter of the ∅ disc of one unit
+    hover: bool = True
+    legend: bool = True  # the legend under the picture
+    max_picture_px: int = 720  # the picture's height at most
+
+
+_MAIN = SceneStyle()
+PRESENTATION = SceneStyle(
+    gt_width=5.0, pred_width=3.0, font_px=18, link_scale=1.5, disc_px=38.0, legend=False,
+    max_picture_px=420,
+)  # fmt: skip
+"""The style of presentation mode: labels of at least 16 px, thicker lines, no legend, and a
+picture short enough that it, the sliders and the plan fit a 1280 x 720 screen."""
+_SMALL = SceneStyle(gt_width=2.5, pred_width=1.2, font_px=11, link_scale=0.7, disc_px=20.0,
+                    hover=False)  # fmt: skip
 
 
 @dataclass(frozen=True)
-class _Style:
-    """Sizes that differ between the main picture and the small multiples."""
+class _Refs:
+    """The axes one picture is drawn on."""
 
-    gt_width: float = 3.5
-    pred_width: float = 2.0
-    label_size: int = 16
-    pred_label_size: int = 14
-    width_factor: float = 1.0  # multiplies the line widths
-    hover: bool = True
+    x: str = "x"
+    y: str = "y"
 
+    @property
+    def trace(self) -> dict:
+        return {"xaxis": self.x, "yaxis": self.y}
 
-_MAIN = _Style()
-_SMALL = _Style(
-    gt_width=2.5, pred_width=1.2, label_size=12, pred_label_size=10, width_factor=0.7, hover=False
-)
+    @property
+    def layout(self) -> dict:
+        return {"xref": self.x, "yref": self.y}
 
 
-def _select_predictions(
-    plan: np.ndarray | None, scores: np.ndarray, limit: int, keep: int | None
-) -> np.ndarray:
-    """Indices (ascending) of the predictions to draw: the ``limit`` sending most to GTs."""
-    n = len(scores)
-    if n <= limit:
-        return np.arange(n)
-    # Most mass to ground truths first; with no plan (or ties), the highest scores.
-    to_gt = plan[:, :-1].sum(axis=1) if plan is not None else np.zeros(n)
-    order = np.lexsort((-scores, -to_gt))
-    chosen = order[: max(limit, 0)]
-    if keep is not None and 0 <= keep < n and keep not in chosen:
-        chosen = np.append(chosen[: max(limit - 1, 0)], keep)
-    return np.sort(chosen)
+def _opacity(active: bool, picture: Picture, base: float = 1.0) -> float:
+    """``base``, or less when a highlight pushes the mark back."""
+    return round(base if active or not picture.highlighting else base * _FADED, 3)
 
 
-def _scene_panel(
-    problem: MatchingProblem,
-    plan: np.ndarray | None,
-    *,
-    xref: str,
-    yref: str,
-    highlight_pred: int | None,
-    highlight_gt: int | None,
-    max_predictions: int,
-    min_mass: float,
-    style: _Style,
-    legend: bool,
-) -> _Panel:
-    """Boxes, labels, lines and ∅ discs of one scene on the axes ``xref`` / ``yref``."""
-    panel = _Panel()
-    axes = {"xaxis": xref, "yaxis": yref}
-    shape_axes = {"xref": xref, "yref": yref}
-    pred_boxes = _as_array(problem.pred_boxes, (0, 4)).reshape(-1, 4)
-    gt_boxes = _as_array(problem.gt_boxes, (0, 4)).reshape(-1, 4)
-    n, m = len(pred_boxes), len(gt_boxes)
-    scores = _as_array(problem.pred_scores).reshape(-1) if n else np.zeros(0)
-    if len(scores) != n:
-        scores = np.ones(n)
-    row_labels = list(problem.row_labels) or [str(i + 1) for i in range(n)]
-    col_labels = list(problem.col_labels[:m])
-    pred_names = list(problem.pred_names) + [""] * (n - len(problem.pred_names))
-    gt_names = list(problem.gt_names) + [""] * (m - len(problem.gt_names))
-    if plan is not None and plan.shape != (n, m + 1):
-        raise ValueError(f"plan has shape {plan.shape}, expected (N, M + 1) = ({n}, {m + 1})")
-    if highlight_pred is not None and not 0 <= highlight_pred < n:
-        highlight_pred = None
-    if highlight_gt is not None and not 0 <= highlight_gt < m:
-        highlight_gt = None
+# ------------------------------------------------------------------------ one builder per encoding
 
-    if pred_names and pred_names[0] == "anchor":
-        panel.what = "anchor"
-    drawn = _select_predictions(plan, scores, max_predictions, highlight_pred)
-    hidden = n - len(drawn)
-    if hidden:
-        what = panel.what + "s"
-        lost = ""
-        if plan is not None:
-            rest = np.setdiff1d(np.arange(n), drawn)
-            lost = f"; together they send {plan[rest, :-1].sum():.3g} units to ground truths"
-        panel.note = (
-            f"{hidden:,} of {n:,} {what} hidden: only the {len(drawn):,} sending the most mass "
-            f"to ground truths are drawn{lost}"
-        )
 
-    pred_centre = (pred_boxes[:, :2] + pred_boxes[:, 2:]) / 2
-    gt_centre = (gt_boxes[:, :2] + gt_boxes[:, 2:]) / 2
-
-    # What a highlight keeps in front: the chosen box and the boxes it exchanges mass with.
-    pred_active = np.ones(n, dtype=bool)
-    gt_active = np.ones(m, dtype=bool)
-    if highlight_pred is not None:
-        pred_active[:] = False
-        pred_active[highlight_pred] = True
-        if highlight_gt is None:
-            gt_active = plan[highlight_pred, :-1] >= min_mass if plan is not None else ~gt_active
-    if highlight_gt is not None:
-        gt_active[:] = False
-        gt_active[highlight_gt] = True
-        if highlight_pred is None:
-            pred_active = plan[:, highlight_gt] >= min_mass if plan is not None else ~pred_active
-    highlighting = highlight_pred is not None or highlight_gt is not None
-
-    # -- matching lines: path shapes, one per (colour, width, emphasis), casings under them
-    outline_shapes: list[dict] = []
-    line_shapes: list[dict] = []
-    disc_shapes: list[dict] = []
-    if plan is not None and m and len(drawn):
-        sub = plan[drawn, :-1]
-        rows, cols = np.nonzero(sub >= min_mass)
-        preds = drawn[rows]
-        widths = line_width(sub[rows, cols])
-        emphasis = np.ones(len(preds), dtype=bool)
-        if highlight_pred is not None:
-            emphasis &= preds == highlight_pred
-        if highlight_gt is not None:
-            emphasis &= cols == highlight_gt
-        colour_index = cols % len(GT_PALETTE)
-        # White casings first (one shape per width), then the coloured lines on top of them:
-        # the casing keeps a line visible on any picture. Grouped, so that a dense plan (every
-        # pair of a 27 x 24 scene) is a few dozen paths to draw, not a thousand.
-        for kind, keys in (
-            ("line casings", np.stack([np.full(len(cols), -1), widths * 2, emphasis], axis=1)),
-            ("lines", np.stack([colour_index, widths * 2, emphasis], axis=1)),
-        ):
-            groups, inverse = np.unique(keys, axis=0, return_inverse=True)
-            inverse = inverse.reshape(-1)
-            for g, (colour, doubled, bright) in enumerate(groups):
-                members = inverse == g
-                width = float(doubled) / 2
-                opacity = float(_line_opacity(np.array([width]))[0])
-                if highlighting:
-                    opacity = 0.95 if bright else opacity * _FADED
-                if kind == "lines":
-                    line = {"color": GT_PALETTE[int(colour)], "width": width * style.width_factor}
-                else:
-                    line = {"color": "white", "width": width * style.width_factor + 2}
-                    opacity *= 0.45
-                line_shapes.append(
-                    dict(
-                        type="path", **shape_axes, layer="between", name=kind,
-                        path=_segments_path(
-                            pred_centre[preds[members]], gt_centre[cols[members]]
-                        ),
-                        line=line, opacity=round(opacity, 3),
-                    )
-                )  # fmt: skip
-    if plan is not None and m and len(drawn) and style.hover:
-        # An invisible point in the middle of every (prediction, ground truth) pair, to read
-        # the mass by hovering: every pair, drawn or not, so that the points stay where they
-        # are from one plan to the next (only their texts change).
-        pair_rows = np.repeat(drawn, m)
-        pair_cols = np.tile(np.arange(m), len(drawn))
-        mid = (pred_centre[pair_rows] + gt_centre[pair_cols]) / 2
-        text = [
-            f"{row_labels[i]} → {col_labels[j]}: {plan[i, j]:.3f}"
-            for i, j in zip(pair_rows.tolist(), pair_cols.tolist(), strict=True)
-        ]
-        panel.traces.append(
+def _gt_outlines(picture: Picture, refs: _Refs, style: SceneStyle) -> list[dict]:
+    """Ground-truth outlines: one trace per colour and emphasis (they do not change with the
+    plan, except under a highlight)."""
+    traces = []
+    by_key: dict[tuple[str, bool], list] = {}
+    for mark in picture.ground_truths:
+        by_key.setdefault((mark.colour, mark.active), []).append(mark)
+    for (colour, active), marks in by_key.items():
+        xs, ys = _rect_path(np.array([mark.box for mark in marks]))
+        traces.append(
             dict(
-                type="scatter", x=_coords(mid[:, 0]), y=_coords(mid[:, 1]), mode="markers",
-                **axes, marker={"size": 10, "opacity": 0}, text=text,
-                hovertemplate="%{text}<extra></extra>", showlegend=False, name="line middles",
-                legendgroup="lines", meta={"role": "line hover", "step_text": True},
+                type="scatter", x=xs, y=ys, mode="lines", **refs.trace,
+                line={"color": colour, "width": style.gt_width}, opacity=0.3 if not active
+                and picture.highlighting else 1.0, hoverinfo="skip", name="ground truth",
+                legendgroup="gts", showlegend=False,
+                meta={"role": "gt outlines", "columns": [mark.column for mark in marks]},
             )
         )  # fmt: skip
+    return traces
 
-    # -- ground truths: one outline trace per colour (and emphasis)
-    gt_received = plan[:, :-1].sum(axis=0) if plan is not None else np.zeros(m)
-    for colour in range(min(m, len(GT_PALETTE))):
-        in_colour = np.arange(colour, m, len(GT_PALETTE))
-        for bright in (True, False):
-            members = in_colour[gt_active[in_colour] == bright]
-            if not len(members):
-                continue
-            xs, ys = _rect_path(gt_boxes[members])
-            emphasised = bright and highlight_gt is not None and highlight_pred is None
-            panel.traces.append(
-                dict(
-                    type="scatter", x=xs, y=ys, mode="lines", **axes,
-                    line={
-                        "color": _gt_color(colour),
-                        "width": style.gt_width * (1.6 if emphasised else 1.0),
-                    },
-                    opacity=1.0 if bright or not highlighting else 0.3,
-                    hoverinfo="skip", name="ground truth", legendgroup="gts", showlegend=False,
-                    meta={"role": "gt outlines", "columns": members.tolist()},
-                )
-            )  # fmt: skip
-    for j in range(m):
-        faded = highlighting and not gt_active[j]
-        colour = _gt_color(j)
-        panel.annotations.append(
+
+def _gt_letters(picture: Picture, refs: _Refs, style: SceneStyle) -> list[dict]:
+    """The ground truths' letters, white on their colour, where the layout placed them."""
+    return [
+        dict(
+            x=mark.label_at[0],
+            y=mark.label_at[1],
+            **refs.layout,
+            text=f"<b>{mark.label}</b>",
+            showarrow=False,
+            xanchor="left",
+            yanchor="top",
+            font={"color": "white", "size": style.font_px},
+            bgcolor=mark.colour,
+            borderpad=1,
+            opacity=_opacity(mark.active, picture),
+            captureevents=style.hover,
+            name=f"-1,{mark.column}",
+        )  # fmt: skip
+        for mark in picture.ground_truths
+        if mark.label_at is not None
+    ]
+
+
+def _pred_outlines(picture: Picture, refs: _Refs, style: SceneStyle) -> list[dict]:
+    """Prediction outlines in the colour of their main destination, wider and more opaque with
+    its mass, dashed when it is ∅; a white halo under each keeps it visible on dark pixels."""
+    halos, outlines = [], []
+    for mark in picture.predictions:
+        width = style.pred_width * (1.0 + 1.5 * mark.strength)
+        if picture.highlighting and mark.active:
+            width = max(width, style.pred_width * 2.2)
+        x1, y1, x2, y2 = mark.box
+        box = dict(
+            type="rect", x0=x1, y0=y1, x1=x2, y1=y2, **refs.layout, layer="between",
+            opacity=_opacity(mark.active, picture, 0.55 + 0.45 * mark.strength),
+        )  # fmt: skip
+        # Dash lengths in pixels: Plotly's named dashes scale with the width, and halos differ.
+        dash = "8px,5px" if mark.mostly_background else "solid"
+        label = mark.badge.split("→")[0]
+        halos.append(
+            dict(box, name=f"halo {label}",
+                 line={"color": "rgba(255, 255, 255, 0.7)", "width": width + 2, "dash": dash})
+        )  # fmt: skip
+        outlines.append(
+            dict(box, name=f"outline {label}",
+                 line={"color": mark.colour, "width": width, "dash": dash})
+        )  # fmt: skip
+    return halos + outlines
+
+
+def _badges(picture: Picture, refs: _Refs, style: SceneStyle) -> list[dict]:
+    """Each prediction's badge (``4→A``), white on its outline's colour, where the layout
+    placed it; a badge that could not be placed is not written."""
+    return [
+        dict(
+            x=mark.badge_at[0],
+            y=mark.badge_at[1],
+            **refs.layout,
+            text=f"<b>{mark.badge}</b>",
+            showarrow=False,
+            xanchor="left",
+            yanchor="top",
+            font={"color": "white", "size": style.font_px},
+            bgcolor=mark.colour,
+            borderpad=1,
+            opacity=_opacity(mark.active, picture),
+            captureevents=style.hover,
+            name=f"{mark.row},-1",
+        )  # fmt: skip
+        for mark in picture.predictions
+        if mark.badge_at is not None
+    ]
+
+
+def _links(picture: Picture, refs: _Refs, style: SceneStyle) -> list[dict]:
+    """Matching lines as path shapes, one per (colour, width, emphasis), white casings first:
+    a dense plan (every pair of a 27 x 24 scene) is a few dozen paths, not a thousand."""
+    groups: dict[tuple, list] = {}
+    for link in picture.links:
+        width = float(link_width(link.mass, style.link_scale))
+        groups.setdefault((link.colour, width, link.emphasis), []).append(link)
+    casings, lines = [], []
+    for (colour, width, emphasis), links in sorted(groups.items()):
+        mass = min(max((width / style.link_scale - 1.5) / 6.0, 0.0), 1.0)
+        opacity = 0.6 + 0.4 * mass
+        if picture.highlighting:
+            opacity = 0.95 if emphasis else opacity * _FADED
+        path = _segments_path([link.start for link in links], [link.end for link in links])
+        common = dict(type="path", **refs.layout, layer="between", path=path)
+        casings.append(
+            dict(common, name="line casings", line={"color": "white", "width": width + 2},
+                 opacity=round(opacity * 0.5, 3))
+        )  # fmt: skip
+        lines.append(
+            dict(common, name="lines", line={"color": colour, "width": width},
+                 opacity=round(opacity, 3))
+        )  # fmt: skip
+    return casings + lines
+
+
+def _background_discs(picture: Picture, refs: _Refs, style: SceneStyle) -> list[dict]:
+    """A grey disc in the lower right corner of each prediction sending mass to ∅, area ∝
+    mass, marked ∅ when big enough: in the corner it hides neither the lines nor the badge."""
+    discs = []
+    for mark in picture.predictions:
+        if mark.to_background < MIN_MASS:
+            continue
+        size = style.disc_px * math.sqrt(min(mark.to_background, MAX_WIDTH_MASS))
+        radius = round(max(size, 4.0) / 2, 2)
+        inset = 3.0
+        # Pixel offsets from the box's lower right corner; y offsets point up on screen.
+        disc = dict(
+            type="circle", **refs.layout, xsizemode="pixel", ysizemode="pixel",
+            xanchor=mark.box[2], yanchor=mark.box[3], x0=-inset - 2 * radius, x1=-inset,
+            y0=inset, y1=inset + 2 * radius, layer="between",
+            fillcolor=_rgba(BACKGROUND_GREY, 0.85), line={"color": "white", "width": 1},
+            opacity=_opacity(mark.active, picture), name=f"{BACKGROUND} disc {mark.row + 1}",
+        )  # fmt: skip
+        if size >= 12:  # the ∅ sign is written on the discs big enough to hold it
+            disc["label"] = {
+                "text": BACKGROUND, "textposition": "middle center",
+                "font": {"size": round(size * 0.6, 1), "color": "white"},
+            }  # fmt: skip
+        discs.append(disc)
+    return discs
+
+
+def _edge_points(boxes: np.ndarray, units_per_px: float) -> tuple[np.ndarray, np.ndarray]:
+    """Points along the edges of ``(K, 4)`` boxes, about :data:`_EDGE_POINT_PX` screen pixels
+    apart (at least the corners and the middles of the sides), and the box each belongs to."""
+    points, owners = [], []
+    for k, (x1, y1, x2, y2) in enumerate(boxes.tolist()):
+        for (ax, ay), (bx, by) in (
+            ((x1, y1), (x2, y1)), ((x2, y1), (x2, y2)), ((x2, y2), (x1, y2)), ((x1, y2), (x1, y1)),
+        ):  # fmt: skip
+            length_px = math.hypot(bx - ax, by - ay) / max(units_per_px, 1e-9)
+            steps = int(min(max(round(length_px / _EDGE_POINT_PX), 2), 40))
+            t = np.arange(steps) / steps
+            points.append(np.stack([ax + (bx - ax) * t, ay + (by - ay) * t], axis=1))
+            owners.append(np.full(steps, k))
+    if not points:
+        return np.zeros((0, 2)), np.zeros(0, dtype=int)
+    return np.concatenate(points), np.concatenate(owners)
+
+
+def _hover_points(picture: Picture, refs: _Refs, units_per_px: float) -> list[dict]:
+    """Invisible points that make boxes and lines hoverable and clickable: along every drawn
+    prediction's and ground truth's edges, and in the middle of every drawn pair. Their
+    ``customdata`` is ``[row, column]`` (-1: none); their places stay from one plan to the next
+    (only their texts change, ``meta["step_text"]``)."""
+    traces = []
+    invisible = {"mode": "markers", "marker": {"size": 12, "opacity": 0}, "showlegend": False,
+                 "hovertemplate": "%{text}<extra></extra>", **refs.trace}  # fmt: skip
+    rows = [mark.row for mark in picture.predictions]
+    columns = [mark.column for mark in picture.ground_truths]
+    if rows:
+        boxes = np.array([mark.box for mark in picture.predictions])
+        points, owners = _edge_points(boxes, units_per_px)
+        owner_rows = [rows[k] for k in owners.tolist()]
+        traces.append(
             dict(
-                x=gt_boxes[j, 0], y=gt_boxes[j, 1], xref=xref, yref=yref,
-                text=f"<b>{col_labels[j]}</b>", showarrow=False, xanchor="left", yanchor="top",
-                xshift=1, yshift=-1,
-                font={"color": colour, "size": style.label_size}, bgcolor="white",
-                bordercolor=colour, borderwidth=1, borderpad=1, opacity=0.35 if faded else 1.0,
+                type="scatter", x=_coords(points[:, 0]), y=_coords(points[:, 1]), **invisible,
+                customdata=[[i, -1] for i in owner_rows],
+                text=[picture.pred_hover[i] for i in owner_rows], name="prediction edges",
+                meta={"role": "pred edges", "step_text": True, "text_key": 0},
             )
         )  # fmt: skip
-    if m and style.hover:
-        text = []
-        for j in range(m):
-            line = f"<b>{col_labels[j]}</b> {gt_names[j]}"
-            if plan is not None:
-                givers = np.argsort(-plan[:, j])[:5]
-                givers = [i for i in givers.tolist() if plan[i, j] >= min_mass]
-                given = ", ".join(f"{row_labels[i]}: {plan[i, j]:.3f}" for i in givers)
-                line += f"<br>mass received: {gt_received[j]:.3f}"
-                more = " …" if (plan[:, j] >= min_mass).sum() > 5 else ""
-                if given:
-                    line += f"<br>from {given}{more}"
-            text.append(line)
-        panel.traces.append(
+    if columns:
+        boxes = np.array([mark.box for mark in picture.ground_truths])
+        points, owners = _edge_points(boxes, units_per_px)
+        traces.append(
             dict(
-                type="scatter", x=_coords(gt_centre[:, 0]), y=_coords(gt_centre[:, 1]),
-                mode="markers", **axes,
-                marker={
-                    "size": 9, "color": [_gt_color(j) for j in range(m)],
+                type="scatter", x=_coords(points[:, 0]), y=_coords(points[:, 1]), **invisible,
+                customdata=[[-1, int(k)] for k in owners.tolist()],
+                text=[picture.gt_hover[k] for k in owners.tolist()], name="ground-truth edges",
+                meta={"role": "gt edges", "step_text": True, "text_key": 1},
+            )
+        )  # fmt: skip
+    if rows and columns and picture.has_plan:
+        pairs = [(a, b) for a in range(len(rows)) for b in range(len(columns))]
+        starts = np.array([picture.predictions[a].centre for a, _ in pairs])
+        ends = np.array([picture.ground_truths[b].centre for _, b in pairs])
+        middle = (starts + ends) / 2
+        text = list(picture.pair_hover)
+        traces.append(
+            dict(
+                type="scatter", x=_coords(middle[:, 0]), y=_coords(middle[:, 1]), **invisible,
+                customdata=[[rows[a], b] for a, b in pairs], text=text, name="line middles",
+                meta={"role": "line hover", "step_text": True},
+            )
+        )  # fmt: skip
+    return traces
+
+
+def _gt_centres(picture: Picture, refs: _Refs) -> list[dict]:
+    """A dot at each ground truth's centre, where its lines end."""
+    if not picture.ground_truths or not picture.has_plan:
+        return []
+    marks = picture.ground_truths
+    return [
+        dict(
+            type="scatter", x=_coords([m.centre[0] for m in marks]),
+            y=_coords([m.centre[1] for m in marks]), mode="markers", **refs.trace,
+            marker={"size": 9, "color": [m.colour for m in marks],
                     "line": {"color": "white", "width": 1.5},
-                    "opacity": [1.0 if gt_active[j] or not highlighting else 0.3 for j in range(m)],
-                },
-                text=text, hovertemplate="%{text}<extra></extra>", showlegend=False,
-                name="ground-truth centres", legendgroup="gts",
-                meta={"role": "gt centres", "step_text": True},
-            )
-        )  # fmt: skip
-
-    # -- predictions: black outlines, dashed when most of the mass goes to ∅
-    if len(drawn):
-        to_bg = plan[:, -1] if plan is not None else np.zeros(n)
-        to_gt = plan[:, :-1].sum(axis=1) if plan is not None else np.zeros(n)
-        mostly_bg = (to_bg > to_gt) if plan is not None else np.zeros(n, dtype=bool)
-        # A white halo under each black outline keeps it visible on dark pixels. Dash lengths
-        # are in pixels: Plotly's named dashes scale with the width, and the halo is wider.
-        halos, outlines = [], []
-        for i in drawn.tolist():
-            bright = bool(pred_active[i])
-            width = style.pred_width * (2.2 if bright and highlight_pred is not None else 1.0)
-            box = dict(
-                type="rect", x0=float(pred_boxes[i, 0]), y0=float(pred_boxes[i, 1]),
-                x1=float(pred_boxes[i, 2]), y1=float(pred_boxes[i, 3]), **shape_axes,
-                layer="between", opacity=1.0 if bright or not highlighting else 0.3,
-            )  # fmt: skip
-            dash = "7px,5px" if mostly_bg[i] else "solid"
-            halos.append(
-                dict(
-                    box, name=f"halo {row_labels[i]}",
-                    line={"color": "rgba(255, 255, 255, 0.6)", "width": width + 2, "dash": dash},
-                )
-            )  # fmt: skip
-            outlines.append(
-                dict(
-                    box, name=f"outline {row_labels[i]}",
-                    line={"color": "black", "width": width, "dash": dash},
-                )
-            )  # fmt: skip
-        outline_shapes = halos + outlines
-        label_opacity = np.where(pred_active[drawn] | (not highlighting), 1.0, 0.3)
-        # Numbers on at most _MAX_LABELS boxes (those sending the most mass to ground truths):
-        # more would hide the picture; hovering a box's centre still names it.
-        labelled = np.isin(drawn, _select_predictions(plan, scores, _MAX_LABELS, highlight_pred))
-        for i, opacity in zip(
-            drawn[labelled].tolist(), label_opacity[labelled].tolist(), strict=True
-        ):
-            panel.annotations.append(
-                dict(
-                    x=pred_boxes[i, 2], y=pred_boxes[i, 1], xref=xref, yref=yref,
-                    text=row_labels[i], showarrow=False, xanchor="right", yanchor="top",
-                    xshift=-1, yshift=-1, font={"color": "black", "size": style.pred_label_size},
-                    bgcolor="rgba(255, 255, 255, 0.85)", borderpad=0, opacity=opacity,
-                )
-            )  # fmt: skip
-        if style.hover:
-            text = []
-            for i in drawn.tolist():
-                line = f"<b>{row_labels[i]}</b> {pred_names[i]}".rstrip()
-                line += f"<br>score {scores[i]:.3f}"
-                if plan is not None:
-                    order = np.argsort(-plan[i, :-1])
-                    parts = [
-                        f"{col_labels[j]}: {plan[i, j]:.3f}"
-                        for j in order[:6].tolist()
-                        if plan[i, j] >= min_mass
-                    ]
-                    rest = (plan[i, :-1] >= min_mass).sum() - len(parts)
-                    line += "<br>mass to " + (", ".join(parts) if parts else "no ground truth")
-                    if rest > 0:
-                        line += f" (+{rest} more)"
-                    line += f"<br>mass to {BACKGROUND}: {plan[i, -1]:.3f}"
-                text.append(line)
-            panel.traces.append(
-                dict(
-                    type="scatter", x=_coords(pred_centre[drawn, 0]),
-                    y=_coords(pred_centre[drawn, 1]), mode="markers", **axes,
-                    marker={"size": 5, "color": "black", "line": {"color": "white", "width": 1},
-                            "opacity": label_opacity.tolist()},
-                    text=text, hovertemplate="%{text}<extra></extra>", showlegend=False,
-                    name="prediction centres", legendgroup="predictions",
-                    meta={"role": "pred centres", "step_text": True},
-                )
-            )  # fmt: skip
-
-        # -- mass to the background: a grey disc on the prediction's centre, area ∝ mass
-        if plan is not None:
-            for i in drawn[to_bg[drawn] >= min_mass].tolist():
-                opacity = 1.0 if pred_active[i] or not highlighting else _FADED
-                size = float(_background_size(to_bg[i])) * style.width_factor
-                radius = round(size / 2, 2)
-                disc = dict(
-                    type="circle", **shape_axes, xsizemode="pixel", ysizemode="pixel",
-                    xanchor=float(pred_centre[i, 0]), yanchor=float(pred_centre[i, 1]),
-                    x0=-radius, x1=radius, y0=-radius, y1=radius, layer="between",
-                    fillcolor=BACKGROUND_COLOR, line={"color": "white", "width": 1},
-                    opacity=opacity, name=f"{BACKGROUND} disc {row_labels[i]}",
-                )  # fmt: skip
-                if size >= 12:  # the ∅ sign is written on the discs big enough to hold it
-                    disc["label"] = {
-                        "text": BACKGROUND, "textposition": "middle center",
-                        "font": {"size": round(size * 0.6, 1), "color": "white"},
-                    }  # fmt: skip
-                disc_shapes.append(disc)
-    panel.shapes = outline_shapes + line_shapes + disc_shapes
-    return panel
-
-
-def _legend_entries(
-    xref: str, yref: str, *, has_plan: bool, what: str, first_colour: str
-) -> list[dict]:
-    """Legend-only traces (no data) explaining each encoding, in the groups of the real traces.
-
-    The matching is drawn with layout shapes, which legend clicks do not hide: the legend
-    explains, it does not toggle (``itemclick`` is off).
-    """
-    proxy = {"type": "scatter", "x": [None], "y": [None], "xaxis": xref, "yaxis": yref,
-             "hoverinfo": "skip", "meta": {"role": "legend"}}  # fmt: skip
-    entries = [
-        dict(
-            proxy, mode="lines", line={"color": first_colour, "width": 3.5},
-            name="ground truth (A, B, …)", legendgroup="gts",
-        ),
-        dict(
-            proxy, mode="lines", line={"color": "black", "width": 2},
-            name=f"{what} (1, 2, …)", legendgroup="predictions",
-        ),
+                    "opacity": [_opacity(m.active, picture) for m in marks]},
+            hoverinfo="skip", showlegend=False, name="ground-truth centres",
+            meta={"role": "gt centres"},
+        )
     ]  # fmt: skip
-    if has_plan:
+
+
+def _legend_entries(picture: Picture, refs: _Refs) -> list[dict]:
+    """Legend-only traces (no data) explaining each encoding. The matching is drawn with
+    layout shapes, which legend clicks do not hide: the legend explains, it does not toggle."""
+    proxy = {"type": "scatter", "x": [None], "y": [None], **refs.trace, "hoverinfo": "skip",
+             "meta": {"role": "legend"}}  # fmt: skip
+    what = picture.what
+    entries = [
+        dict(proxy, mode="lines", line={"color": GT_PALETTE[0], "width": 3.5},
+             name="ground truth (A, B, …)", legendgroup="gts"),
+        dict(proxy, mode="lines", line={"color": GT_PALETTE[1], "width": 2.5},
+             name=f"{what}: badge 4→A, coloured as the ground truth it sends most to",
+             legendgroup="predictions"),
+    ]  # fmt: skip
+    if picture.has_plan:
         entries += [
-            dict(
-                proxy, mode="lines", line={"color": "black", "width": 2, "dash": "7px,5px"},
-                name=f"{what} sending most of its mass to {BACKGROUND}",
-                legendgroup="predictions mostly to ∅",
-            ),
-            dict(
-                proxy, mode="lines", line={"color": "#555", "width": 5},
-                name="mass to a ground truth (line width ∝ mass)", legendgroup="lines",
-            ),
-            dict(
-                proxy, mode="markers", marker={"color": BACKGROUND_COLOR, "size": 16},
-                name=f"mass to {BACKGROUND}, the background (disc area ∝ mass)",
-                legendgroup="background",
-            ),
+            dict(proxy, mode="lines", line={"color": BACKGROUND_GREY, "width": 2,
+                 "dash": "8px,5px"}, name=f"{what} sending most of its mass to {BACKGROUND}",
+                 legendgroup="predictions mostly to ∅"),
+            dict(proxy, mode="lines", line={"color": "#555", "width": 5},
+                 name="mass to a ground truth (line width ∝ mass)", legendgroup="lines"),
+            dict(proxy, mode="markers", marker={"color": BACKGROUND_GREY, "size": 16},
+                 name=f"mass to {BACKGROUND}, the background (disc area ∝ mass)",
+                 legendgroup="background"),
         ]  # fmt: skip
     return entries
+
+
+def _draw(picture: Picture, refs: _Refs, style: SceneStyle, units_per_px: float):
+    """(traces, shapes, annotations) drawing ``picture`` on the axes ``refs``."""
+    traces = _gt_outlines(picture, refs, style) + _gt_centres(picture, refs)
+    if style.hover:
+        traces += _hover_points(picture, refs, units_per_px)
+    shapes = (
+        _pred_outlines(picture, refs, style)
+        + _links(picture, refs, style)
+        + _background_discs(picture, refs, style)
+    )
+    annotations = _gt_letters(picture, refs, style) + _badges(picture, refs, style)
+    return traces, shapes, annotations
 
 
 def _axis_ranges(width: float, height: float) -> tuple[list[float], list[float]]:
@@ -612,16 +518,22 @@ def _backdrop(
     return [picture], []
 
 
-_SCENE_FRAME_PX = 175
-"""What a scene figure needs besides the picture: the title above it, the legend below."""
+_TITLE_PX = 65
+"""What a scene figure needs above the picture: its title and a note."""
+_LEGEND_PX = 110
+"""What it needs below the picture for its legend (two or three rows of entries)."""
 
 
-def scene_height(figure_width: float, width: float, height: float) -> int:
+def scene_height(
+    figure_width: float, width: float, height: float, style: SceneStyle | None = None
+) -> int:
     """Height in pixels of a scene figure ``figure_width`` px wide for a ``width`` x ``height``
-    picture: the picture at that width, kept between 300 and 720 px, with its title and legend.
-    """
+    picture: the picture at that width, kept between 300 px and the style's
+    ``max_picture_px``, with its title and (where the style has one) its legend."""
+    style = style or _MAIN
     aspect = height / width if width > 0 else 0.75
-    return int(min(720, max(300, figure_width * aspect))) + _SCENE_FRAME_PX
+    picture = int(min(style.max_picture_px, max(300, figure_width * aspect)))
+    return picture + _TITLE_PX + (_LEGEND_PX if style.legend else 10)
 
 
 _DEFAULT_WIDTH_PX = 860
@@ -638,6 +550,24 @@ def _legend(font_size: int) -> dict:
     }  # fmt: skip
 
 
+def _units_per_px(
+    figure_width_px: float,
+    figure_height_px: float,
+    width: float,
+    height: float,
+    margins: Mapping[str, float],
+    style: SceneStyle,
+) -> float:
+    """Annotation pixels per screen pixel of a picture drawn in a figure of this size: the
+    axes keep the picture's aspect and fit the plot area (see :func:`_axis_style`)."""
+    x_range, y_range = _axis_ranges(width, height)
+    legend = _LEGEND_PX if style.legend else 0
+    plot_w = max(figure_width_px - margins["l"] - margins["r"], 50.0)
+    plot_h = max(figure_height_px - margins["t"] - margins["b"] - legend, 50.0)
+    span_x, span_y = x_range[1] - x_range[0], y_range[0] - y_range[1]
+    return max(span_x / plot_w, span_y / plot_h)
+
+
 def scene_figure(
     image: Image.Image | None,
     width: int,
@@ -648,9 +578,10 @@ def scene_figure(
     highlight_pred: int | None = None,
     highlight_gt: int | None = None,
     max_predictions: int = 200,
-    min_mass: float = 0.01,
     title: str = "",
     picture_url: str | None = None,
+    figure_width_px: int = _DEFAULT_WIDTH_PX,
+    style: SceneStyle = _MAIN,
 ) -> go.Figure:
     """The image with its boxes and the matching of ``plan`` drawn on it (Figure 1(a)).
 
@@ -666,58 +597,54 @@ def scene_figure(
         highlight_gt: a column index (not the background): the same for a ground truth. With
             both, only the line between them is in front.
         max_predictions: draw at most this many predictions, those sending the most mass to
-            ground truths (the highest scores without a plan); an annotation says how many are
-            hidden.
-        min_mass: lines and ∅ discs carrying less than this are not drawn.
+            ground truths (the highest scores without a plan); a note says how many are hidden.
         title: the figure title.
         picture_url: a URL the browser can load ``image`` from (a server's copy of
             :func:`picture_jpeg`, say); by default the picture is embedded in the figure as a
             data URI, which makes every figure sent about 90 kB heavier.
+        figure_width_px: the width the figure will be shown at: its height follows
+            (:func:`scene_height`), and labels are laid out at that scale.
+        style: sizes (:data:`PRESENTATION` for a room).
 
     Returns:
         The figure. Its traces carry ``meta["role"]``: ``"gt outlines"`` (``meta["columns"]``),
-        the hover points ``"gt centres"``, ``"pred centres"`` and ``"line hover"`` (the middle
-        of every drawn prediction's pair with every ground truth), and ``"legend"``. Its layout
-        shapes are named after what they draw: ``"lines"`` and ``"line casings"`` (paths of the
-        matching lines of one colour, width and emphasis, and their white casings),
-        ``"outline 4"`` and ``"halo 4"`` (a prediction's box), ``"∅ disc 4"`` (its mass to the
-        background).
+        ``"gt centres"``, the invisible hover points ``"pred edges"``, ``"gt edges"`` and
+        ``"line hover"``, and ``"legend"``. Its layout shapes are named after what they draw:
+        ``"lines"`` and ``"line casings"`` (paths of the matching lines of one colour, width
+        and emphasis, and their white casings), ``"outline 4"`` and ``"halo 4"`` (a
+        prediction's box), ``"∅ disc 4"`` (its mass to the background). Its annotations are
+        the letters and badges (``name`` ``"row,column"``) and the note.
 
     Raises:
         ValueError: if ``plan`` is not ``(N, M + 1)``.
     """
-    plan_array = None if plan is None else _as_array(plan)
-    if plan_array is not None and plan_array.ndim != 2:
-        raise ValueError(f"plan must be a 2-D (N, M + 1) matrix, got shape {plan_array.shape}")
-    panel = _scene_panel(
-        problem, plan_array, xref="x", yref="y", highlight_pred=highlight_pred,
-        highlight_gt=highlight_gt, max_predictions=max_predictions, min_mass=min_mass,
-        style=_MAIN, legend=True,
+    fig_height = scene_height(figure_width_px, width, height, style)
+    margins = {"l": 10, "r": 10, "t": _TITLE_PX, "b": 10}
+    units = _units_per_px(figure_width_px, fig_height, width, height, margins, style)
+    picture = describe_picture(
+        problem, plan, width, height, highlight_pred=highlight_pred, highlight_gt=highlight_gt,
+        max_predictions=max_predictions, units_per_px=units, font_px=style.font_px,
     )  # fmt: skip
-    images, shapes = _backdrop(image, width, height, "x", "y", picture_url)
-    data = list(panel.traces)
-    data += _legend_entries(
-        "x", "y", has_plan=plan_array is not None, what=panel.what, first_colour=GT_PALETTE[0]
-    )
-    annotations = list(panel.annotations)
-    if panel.note:
+    traces, shapes, annotations = _draw(picture, _Refs(), style, units)
+    images, canvas = _backdrop(image, width, height, "x", "y", picture_url)
+    if picture.note:
         annotations.append(
             dict(
                 x=0, y=1, xref="paper", yref="paper", xanchor="left", yanchor="bottom", yshift=4,
-                text=panel.note, showarrow=False, font={"size": 12, "color": "#444"},
-                name="hidden predictions",
+                text=picture.note, showarrow=False, font={"size": 12, "color": "#444"},
+                name="note",
             )
         )  # fmt: skip
     xaxis, yaxis = _axis_style(width, height, "x")
     layout = dict(
         title={"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 16}},
-        xaxis=xaxis, yaxis=yaxis, shapes=shapes + panel.shapes, annotations=annotations,
-        images=images, height=scene_height(_DEFAULT_WIDTH_PX, width, height),
-        margin={"l": 10, "r": 10, "t": 70 if title or panel.note else 30, "b": 10},
-        plot_bgcolor="white", hovermode="closest", dragmode="pan",
-        legend=_legend(12),
+        xaxis=xaxis, yaxis=yaxis, shapes=canvas + shapes, annotations=annotations,
+        images=images, height=fig_height, margin=margins, plot_bgcolor="white",
+        hovermode="closest", dragmode="pan", legend=_legend(max(12, style.font_px - 2)),
+        showlegend=style.legend,
     )  # fmt: skip
-    return unvalidated_figure(data, layout)
+    legend = _legend_entries(picture, _Refs()) if style.legend else []
+    return unvalidated_figure(traces + legend, layout)
 
 
 def figure1_gallery(
@@ -729,13 +656,12 @@ def figure1_gallery(
     *,
     columns: int = 3,
     max_predictions: int = 60,
-    min_mass: float = 0.01,
     title: str = "",
 ) -> go.Figure:
-    """Small multiples: the matching of each plan on the image, side by side (Figure 1(c)–(h)).
+    """Small multiples: the matching of each plan on the image, side by side.
 
     Args:
-        image, width, height, problem, min_mass: as for :func:`scene_figure`.
+        image, width, height, problem: as for :func:`scene_figure`.
         plans: panel title -> ``(N, M + 1)`` plan (or None), in the order to draw them; the six
             presets of :data:`uotviz.figure1.PRESETS` give 2 rows of 3.
         columns: panels per row.
@@ -756,6 +682,8 @@ def figure1_gallery(
     )  # fmt: skip
     # One thumbnail for every panel: the panels are a few hundred pixels wide.
     source = None if image is None else _data_uri(image, max_side=640)
+    panel_px = 300.0
+    units = max(width, height, 1) * 1.02 / panel_px
     data: list[dict] = []
     images: list[dict] = []
     shapes: list[dict] = []
@@ -763,30 +691,26 @@ def figure1_gallery(
     axes: dict[str, dict] = {}
     for k, name in enumerate(names):
         suffix = "" if k == 0 else str(k + 1)
-        xref, yref = f"x{suffix}", f"y{suffix}"
-        plan = plans[name]
-        plan_array = None if plan is None else _as_array(plan)
-        panel = _scene_panel(
-            problem, plan_array, xref=xref, yref=yref, highlight_pred=None, highlight_gt=None,
-            max_predictions=max_predictions, min_mass=min_mass, style=_SMALL, legend=k == 0,
+        refs = _Refs(f"x{suffix}", f"y{suffix}")
+        picture = describe_picture(
+            problem, plans[name], width, height, max_predictions=max_predictions,
+            units_per_px=units, font_px=_SMALL.font_px,
         )  # fmt: skip
-        pictures, canvas = _backdrop(image, width, height, xref, yref, source)
+        traces, panel_shapes, panel_annotations = _draw(picture, refs, _SMALL, units)
+        pictures, canvas = _backdrop(image, width, height, refs.x, refs.y, source)
         images += pictures
-        data += panel.traces
+        data += traces
         if k == 0:
-            data += _legend_entries(
-                xref, yref, has_plan=any(v is not None for v in plans.values()), what=panel.what,
-                first_colour=GT_PALETTE[0],
-            )  # fmt: skip
-        shapes += canvas + panel.shapes
-        annotations += panel.annotations
-        if panel.note:
-            annotations[k].text = f"{name}<br><sup>{panel.note.split(':')[0]}</sup>"
-        xaxis, yaxis = _axis_style(width, height, xref)
+            data += _legend_entries(picture, refs)
+        shapes += canvas + panel_shapes
+        annotations += panel_annotations
+        if picture.note:
+            annotations[k].text = f"{name}<br><sup>{picture.note.split(':')[0]}</sup>"
+        xaxis, yaxis = _axis_style(width, height, refs.x)
         axes[f"xaxis{suffix}"] = xaxis
         axes[f"yaxis{suffix}"] = yaxis
     fig.add_traces(data)
-    panel_height = 300 * (height / width if width > 0 else 0.75)
+    panel_height = panel_px * (height / width if width > 0 else 0.75)
     fig.update_layout(
         title={"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 16}},
         shapes=shapes, annotations=annotations, images=images, showlegend=bool(names),
