@@ -19,6 +19,7 @@ import streamlit as st
 
 from uotviz.ui.charts import plotly_js_url
 from uotviz.ui.picker import pick_image
+from uotviz.ui.presentation import hide_chrome, presenting
 from uotviz.ui.settings import cost_settings, drawn_predictions, figure_format, simulation_settings
 from uotviz.ui.sources import choose_source
 from uotviz.ui.urlstate import restore_from_url, write_url
@@ -27,19 +28,24 @@ from uotviz.ui.view import load_image, matching_problem, matching_view, needs_si
 PAPER_URL = "https://arxiv.org/abs/2307.02402"
 
 st.set_page_config(page_title="uotviz", layout="wide")
-st.title("uotviz: detection matching as unbalanced optimal transport")
-st.markdown(
-    f"De Plaen et al., [*Unbalanced Optimal Transport: A Unified Framework for Object "
-    f"Detection*]({PAPER_URL}) (CVPR 2023): predictions (numbered) are matched to ground truths "
-    "(lettered) or to the background ∅. τ1 penalises the predictions' marginal, τ2 the ground "
-    "truths' (∅ included): τ = ∞ makes it a hard constraint, τ = 0 leaves it free; ε is the "
-    "entropy. The demo opens on the scene of the paper's Figure 1."
-)
+restore_from_url()  # a shared URL's values, before any widget is created
+if presenting():
+    hide_chrome()
+else:
+    st.title("uotviz: detection matching as unbalanced optimal transport")
+    st.markdown(
+        f"De Plaen et al., [*Unbalanced Optimal Transport: A Unified Framework for Object "
+        f"Detection*]({PAPER_URL}) (CVPR 2023): predictions are matched to ground truths "
+        "(lettered) or to the background ∅. A prediction's badge says where its mass goes "
+        "(4→A), and its outline takes that ground truth's colour. τ1 penalises the "
+        "predictions' marginal, τ2 the ground truths' (∅ included): τ = ∞ makes it a hard "
+        "constraint, τ = 0 leaves it free; ε is the entropy. The demo opens on the scene of "
+        "the paper's Figure 1."
+    )
 
 # `streamlit run app.py -- ARGS` makes sys.argv ["app.py", *ARGS]; a program that runs this file
 # in its own process (a test harness) has arguments of its own, which are not the app's.
 script_args = sys.argv[1:] if Path(sys.argv[0]).name == Path(__file__).name else []
-restore_from_url()  # a shared URL's values, before any widget is created
 source = choose_source(script_args, os.environ)
 settings = cost_settings()
 max_drawn = drawn_predictions()
@@ -67,10 +73,11 @@ except ValueError as error:
 image = load_image(source, image_id)
 objects = len(problem.col_labels) - 1
 what = "anchors" if settings.anchors else "predictions"
-st.caption(
-    f"Image {image_id} · {scene.file_name} · {scene.width} × {scene.height} px · "
-    f"{objects} ground truth(s) matched · {len(problem.row_labels):,} {what}"
-)
+if not presenting():
+    st.caption(
+        f"Image {image_id} · {scene.file_name} · {scene.width} × {scene.height} px · "
+        f"{objects} ground truth(s) matched · {len(problem.row_labels):,} {what}"
+    )
 problem_key = f"{source.key}|{image_id}|{settings}|{simulation}"
 matching_view(source, image_id, settings, problem, image, problem_key, max_drawn, plotly_js_url())
 write_url()  # after the view, whose widgets may have changed values (a slider step writes its own)

@@ -40,10 +40,20 @@ CUSTOM_VALUES = {
     "sim_queries": 300,
     "max_drawn": 75,
     "preset": CUSTOM,
+    "present": True,
     "eps": 0.001,
     "tau1": math.inf,
     "tau2": 0.0,
 }
+
+
+def test_presentation_mode_in_the_url() -> None:
+    assert encode({"present": True}) == {"present": "1"}
+    assert encode({"present": False}) == {"present": "0"}
+    assert decode({"present": "1"}) == ({"present": True}, [])
+    assert decode({"present": "0"}) == ({"present": False}, [])
+    values, messages = decode({"present": "yes please"})
+    assert values == {} and len(messages) == 1 and "present='yes please'" in messages[0]
 
 
 def test_every_parameter_round_trips() -> None:

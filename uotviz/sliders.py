@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from uotviz.figure1 import PRESETS, Preset
 
@@ -22,10 +22,12 @@ __all__ = [
     "CUSTOM",
     "EPS_VALUES",
     "MANTISSAS",
+    "SCALES",
     "TAU_VALUES",
     "format_value",
     "log_scale",
     "matching_preset",
+    "positions_sent",
     "preset_by_name",
     "preset_names",
     "snap",
@@ -151,3 +153,36 @@ def matching_preset(
         if (preset.eps, preset.tau1, preset.tau2) == (eps, tau1, tau2):
             return preset.name
     return CUSTOM
+
+
+SCALES: dict[str, tuple[float, ...]] = {"eps": EPS_VALUES, "tau1": TAU_VALUES, "tau2": TAU_VALUES}
+"""Each transport parameter's slider scale, by name."""
+
+
+def positions_sent(sent: object) -> tuple[dict[str, float], int | None]:
+    """The parameter values and the step number in what the sliders sent from the browser
+    (``{"step": k, "eps": position, ...}``, positions being indices into :data:`SCALES`).
+
+    What the browser sends is input like any other: a name that is not a parameter, a position
+    that is not a whole number within its scale, or a step that is not a whole number is left
+    out.
+
+    >>> positions_sent({"step": 3, "eps": 0, "tau1": 42, "tau2": 99, "x": 1})
+    ({'eps': 0.0, 'tau1': inf}, 3)
+    """
+    if not isinstance(sent, Mapping):
+        return {}, None
+    values = {}
+    for name, scale in SCALES.items():
+        position = sent.get(name)
+        if _whole(position) and 0 <= position < len(scale):
+            values[name] = scale[int(position)]
+    step = sent.get("step")
+    return values, int(step) if _whole(step) else None
+
+
+def _whole(value: object) -> bool:
+    """Whether ``value`` is a whole number (not a bool, not NaN)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return math.isfinite(value) and float(value).is_integer()

@@ -23,6 +23,7 @@ parameter       session-state key   allowed values
 ``queries``     ``sim_queries``     an integer in [1, 1000]
 ``drawn``       ``max_drawn``       a multiple of 5 in [5, 300]
 ``preset``      ``preset``          a panel of Figure 1, ``c`` ... ``h``, or ``custom``
+``present``     ``present``         ``1`` (presentation mode) or ``0``
 ``eps``         ``eps``             a finite number ≥ 0, snapped to the nearest of
                                     :data:`~uotviz.sliders.EPS_VALUES` (0 to 1)
 ``tau1``        ``tau1``            a number ≥ 0 or ``inf`` (``infinity``, ``∞``), snapped to
@@ -55,6 +56,7 @@ __all__ = [
     "ANCHOR_PARAMS",
     "COST_PARAMS",
     "PARAMETERS",
+    "PRESENT_PARAMS",
     "PRESET_PARAMS",
     "SHOWN_CHARS",
     "SOURCE_PARAMS",
@@ -88,6 +90,9 @@ PRESET_PARAMS: dict[str, str] = {
     "custom": CUSTOM,
 }
 """``preset`` values (the panel letters of Figure 1) and the transport presets they name."""
+
+PRESENT_PARAMS: dict[str, bool] = {"1": True, "0": False}
+"""``present`` values: presentation mode on or off."""
 
 WEIGHT_KEYS = ("w_giou", "w_iou", "w_l1", "w_class")
 """The four cost weights, in the order of :class:`~uotviz.costs.CostWeights`."""
@@ -126,11 +131,12 @@ SEED_RANGE = Range(0, 2**31 - 1, integer=True)
 QUERIES_RANGE = Range(1, 1000, integer=True)
 DRAWN_RANGE = Range(5, 300, integer=True, step=5)
 
-_CHOICES: dict[str, tuple[str, dict[str, str]]] = {
+_CHOICES: dict[str, tuple[str, Mapping[str, object]]] = {
     "source": ("source_kind", SOURCE_PARAMS),
     "cost": ("cost_preset", COST_PARAMS),
     "anchors": ("anchor_mode", ANCHOR_PARAMS),
     "preset": ("preset", PRESET_PARAMS),
+    "present": ("present", PRESENT_PARAMS),
 }
 _NUMBERS: dict[str, tuple[str, Range]] = {
     **{key: (key, WEIGHT_RANGE) for key in WEIGHT_KEYS},
@@ -208,12 +214,12 @@ def _shown(text: str) -> str:
     return repr(text)
 
 
-def _choice(name: str, text: str, choices: Mapping[str, str]) -> str:
+def _choice(name: str, text: str, choices: Mapping[str, object]) -> object:
     key = text.strip().lower()
     if key in choices:
         return choices[key]
-    if text in choices.values():  # the full name is accepted too
-        return text
+    if any(text == choice for choice in choices.values() if isinstance(choice, str)):
+        return text  # the full name is accepted too
     raise ValueError(f"{name}={_shown(text)} is not one of {', '.join(choices)}")
 
 

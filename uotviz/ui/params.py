@@ -1,7 +1,11 @@
 """The transport parameters: a preset of the paper's Figure 1 and the ε, τ1, τ2 sliders.
 
-The preset selector and the sliders share session state: choosing a preset moves the sliders,
-moving a slider names the preset the parameters now match (or Custom).
+The parameters live in the session state (``eps``, ``tau1``, ``tau2``); the preset selector and
+the sliders both write them. Choosing a preset moves the sliders; the preset shown is always
+the one the parameters match, or Custom.
+
+The sliders are one small element (``uotviz/ui/js/sliders.js``) that reports every position a
+mouse drag goes through, not only the last one, so that the picture follows the drag.
 """
 
 from __future__ import annotations
@@ -9,18 +13,46 @@ from __future__ import annotations
 import streamlit as st
 
 from uotviz.sliders import (
-    EPS_VALUES,
-    TAU_VALUES,
+    SCALES,
     format_value,
     matching_preset,
+    positions_sent,
     preset_by_name,
     preset_names,
+    snap,
 )
+from uotviz.ui.js import asset_text
 
-__all__ = ["DEFAULT_PRESET", "init_params", "transport_controls"]
+__all__ = [
+    "DEFAULT_PRESET",
+    "SLIDER_STEP",
+    "apply_preset",
+    "init_params",
+    "slider_moved",
+    "transport_controls",
+]
 
 DEFAULT_PRESET = "OT (g)"
+SLIDER_STEP = "slider_step"
+"""The session key of the number of the last slider step the app took from the browser."""
+
 _PRESET_WIDTH_PX = 280  # the longest preset name, "Closest ground truth (c)", and the arrow
+_SLIDERS_KEY = "transport_sliders"
+_LABELS = {"eps": "ε", "tau1": "τ1", "tau2": "τ2"}
+_HELP = {
+    "eps": "Entropic regularisation, in cost units. 0: no entropy (exact solution).",
+    "tau1": "Penalty on the predictions' marginal (row sums). ∞: every prediction sends "
+    "exactly one unit; 0: free.",
+    "tau2": "Penalty on the ground truths' marginal (column sums, ∅ included). ∞: every "
+    "ground truth receives exactly one unit; 0: free.",
+}
+
+_sliders = st.components.v2.component(
+    "uotviz_sliders",
+    js=asset_text("sliders.js"),
+    css=asset_text("sliders.css"),
+    isolate_styles=False,
+)
 
 
 def apply_preset() -> None:
@@ -45,11 +77,25 @@ def init_params() -> None:
         apply_preset()
 
 
+def _sliders_moved() -> None:
+    """The browser sent slider positions: take the valid ones and the step's number."""
+    state = st.session_state
+    sent = state.get(_SLIDERS_KEY)
+    values, step = positions_sent(sent.get("positions") if hasattr(sent, "get") else None)
+    for name, value in values.items():
+        state[name] = value
+    if step is not None:
+        state[SLIDER_STEP] = step
+    slider_moved()
+
+
 def transport_controls() -> tuple[float, float, float]:
     """The preset selector and the three sliders in one row; returns (ε, τ1, τ2)."""
     init_params()
-    # A horizontal container, not columns: four elements fewer to send and draw at every step.
-    row = st.container(horizontal=True, gap="medium")
+    state = st.session_state
+    slider_moved()  # the preset shown is the one the parameters match (set from anywhere)
+    # A horizontal container, not columns: fewer elements to send and draw at every step.
+    row = st.container(horizontal=True, gap="medium", vertical_alignment="bottom")
     row.selectbox(
         "Preset (panel of Figure 1)",
         preset_names(),
@@ -57,31 +103,21 @@ def transport_controls() -> tuple[float, float, float]:
         on_change=apply_preset,
         width=_PRESET_WIDTH_PX,
     )
-    row.select_slider(
-        "ε",
-        EPS_VALUES,
-        format_func=format_value,
-        key="eps",
-        on_change=slider_moved,
-        help="Entropic regularisation, in cost units. 0: no entropy (exact solution).",
-    )
-    row.select_slider(
-        "τ1",
-        TAU_VALUES,
-        format_func=format_value,
-        key="tau1",
-        on_change=slider_moved,
-        help="Penalty on the predictions' marginal (row sums). ∞: every prediction sends "
-        "exactly one unit; 0: free.",
-    )
-    row.select_slider(
-        "τ2",
-        TAU_VALUES,
-        format_func=format_value,
-        key="tau2",
-        on_change=slider_moved,
-        help="Penalty on the ground truths' marginal (column sums, ∅ included). ∞: every "
-        "ground truth receives exactly one unit; 0: free.",
-    )
-    state = st.session_state
+    sliders = [
+        {
+            "name": name,
+            "label": _LABELS[name],
+            "help": _HELP[name],
+            "values": [format_value(value) for value in scale],
+            "position": scale.index(snap(state[name], scale)),
+        }
+        for name, scale in SCALES.items()
+    ]
+    with row:
+        _sliders(
+            key=_SLIDERS_KEY,
+            data={"sliders": sliders, "step": state.get(SLIDER_STEP, 0)},
+            default={"positions": None},
+            on_positions_change=_sliders_moved,
+        )
     return state.eps, state.tau1, state.tau2

@@ -14,6 +14,7 @@ import streamlit as st
 from uotviz.browse import filter_images, image_label, random_image, step_image
 from uotviz.data.demo import FIGURE1_IMAGE_ID
 from uotviz.sources import DEMO, DataSource
+from uotviz.ui.presentation import presentation_toggle
 from uotviz.ui.urlstate import requested_image
 
 __all__ = ["pick_image"]
@@ -70,8 +71,8 @@ def pick_image(source: DataSource) -> int | None:
     if state.get("image_id") not in ids:
         state.image_id = ids[0]
 
-    pick_col, prev_col, next_col, random_col = st.columns(
-        [2.6, 1.4, 1.2, 1.3], vertical_alignment="bottom"
+    pick_col, prev_col, next_col, random_col, present_col = st.columns(
+        [2.6, 1.4, 1.2, 1.3, 1.5], vertical_alignment="bottom"
     )
     pick_col.selectbox(
         f"Image ({len(ids):,} of {len(all_ids):,})",
@@ -82,4 +83,6 @@ def pick_image(source: DataSource) -> int | None:
     prev_col.button("◀ previous image", on_click=_step, args=(ids, -1), width="stretch")
     next_col.button("next image ▶", on_click=_step, args=(ids, 1), width="stretch")
     random_col.button("random image", on_click=_random, args=(ids,), width="stretch")
+    with present_col:
+        presentation_toggle()
     return state.image_id

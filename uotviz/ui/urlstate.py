@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import streamlit as st
 
 from uotviz.ui import params, settings
+from uotviz.ui.js import asset_text
 from uotviz.urlstate import PARAMETERS, WEIGHT_KEYS, decode, encode
 
 __all__ = ["requested_image", "restore_from_url", "sync_url", "write_url"]
@@ -34,6 +35,7 @@ _PLAIN_KEYS = (
     "sim_seed",
     "sim_queries",
     "max_drawn",
+    "present",
 )
 
 
@@ -107,22 +109,9 @@ def write_url() -> None:
             del query[name]
 
 
-# Sets the app's parameters in the address bar (null: removes one), leaving any other query
-# parameter as it is, and replaces the history entry rather than adding one.
-_SYNC_JS = """
-export default function ({ data }) {
-    const url = new URL(window.location.href);
-    for (const [name, value] of Object.entries(data.params || {})) {
-        if (value === null) url.searchParams.delete(name);
-        else url.searchParams.set(name, value);
-    }
-    if (url.href !== window.location.href) {
-        window.history.replaceState(window.history.state, "", url.href);
-    }
-}
-"""
-
-_url_element = st.components.v2.component("uotviz_url", js=_SYNC_JS, isolate_styles=False)
+_url_element = st.components.v2.component(
+    "uotviz_url", js=asset_text("url_sync.js"), isolate_styles=False
+)
 
 
 def _current_query() -> dict[str, str]:
@@ -134,4 +123,10 @@ def sync_url() -> None:
     """Write the current values into the browser's address bar, in place (see the module's
     docstring); an element that shows nothing."""
     current = _current_query()
-    _url_element(key="url_sync", data={"params": {name: current.get(name) for name in PARAMETERS}})
+    _url_element(
+        key="url_sync",
+        data={
+            "params": {name: current.get(name) for name in PARAMETERS},
+            "settled": st.session_state.get(params.SLIDER_STEP, 0),
+        },
+    )

@@ -1,0 +1,113 @@
+// The transport parameters' sliders (ε, τ1, τ2): native range inputs over the positions of
+// their scales, so that they are accessible as they are (role slider, an aria-label, arrows,
+// Home and End, Page Up and Page Down) and report every position while the mouse drags them.
+//
+// A position reached is sent to the app at once when no step is in flight; otherwise it is
+// kept, and the newest kept position is sent when the app has finished the step in flight
+// (the "uotviz:settled" event of uotviz/ui/js/url_sync.js, which names the last step the app
+// ran). The picture therefore follows a drag as fast as the app can draw it, and the last
+// position of a drag is always drawn.
+//
+// data: {sliders: [{name, label, help, values: [text per position], position}], step: the
+// last step the app ran}. State sent: "positions", {step, <name>: position, ...}.
+
+const SAFETY_MS = 3000; // a step not reported as run by then no longer holds the next back
+
+function build(host, sliders) {
+    const root = document.createElement("div");
+    root.className = "uotviz-sliders";
+    const rows = {};
+    for (const slider of sliders) {
+        const box = document.createElement("div");
+        box.className = "uotviz-slider";
+        const head = document.createElement("div");
+        head.className = "uotviz-slider-head";
+        const label = document.createElement("span");
+        label.className = "uotviz-slider-label";
+        label.textContent = slider.label;
+        label.title = slider.help;
+        const value = document.createElement("span");
+        value.className = "uotviz-slider-value";
+        head.append(label, value);
+        const input = document.createElement("input");
+        input.type = "range";
+        input.min = "0";
+        input.max = String(slider.values.length - 1);
+        input.step = "1";
+        input.setAttribute("aria-label", slider.label);
+        input.title = slider.help;
+        const ends = document.createElement("div");
+        ends.className = "uotviz-slider-ends";
+        const low = document.createElement("span");
+        const high = document.createElement("span");
+        low.textContent = slider.values[0];
+        high.textContent = slider.values[slider.values.length - 1];
+        ends.append(low, high);
+        box.append(head, input, ends);
+        root.appendChild(box);
+        rows[slider.name] = { input, value, values: slider.values };
+    }
+    host.appendChild(root);
+    return rows;
+}
+
+function show(row, position) {
+    const text = row.values[position] ?? "";
+    row.input.value = String(position);
+    row.input.setAttribute("aria-valuetext", text);
+    row.value.textContent = text;
+}
+
+function send(state) {
+    if (state.inFlight || !state.pending) return;
+    state.pending = false;
+    state.inFlight = true;
+    state.step += 1;
+    const positions = { step: state.step };
+    for (const [name, row] of Object.entries(state.rows)) positions[name] = Number(row.input.value);
+    state.setStateValue("positions", positions);
+    clearTimeout(state.safety);
+    state.safety = setTimeout(() => settled(state, state.step), SAFETY_MS);
+}
+
+function settled(state, step) {
+    if (step < state.step) return; // an earlier step: the newest is still in flight
+    state.inFlight = false;
+    clearTimeout(state.safety);
+    send(state);
+}
+
+export default function ({ data, parentElement, setStateValue }) {
+    let state = parentElement.__uotvizSliders;
+    if (!state) {
+        state = { rows: build(parentElement, data.sliders), step: data.step ?? 0 };
+        state.inFlight = false;
+        state.pending = false;
+        for (const row of Object.values(state.rows)) {
+            const moved = () => {
+                show(row, Number(row.input.value));
+                state.pending = true;
+                send(state);
+            };
+            row.input.addEventListener("input", moved);
+            row.input.addEventListener("change", moved);
+        }
+        state.onSettled = (event) => settled(state, Number(event.detail ?? 0));
+        window.addEventListener("uotviz:settled", state.onSettled);
+        parentElement.__uotvizSliders = state;
+    }
+    state.setStateValue = setStateValue;
+    state.step = Math.max(state.step, data.step ?? 0);
+    // The app's values (a preset, a URL, a step it ran) are shown unless the user has moved a
+    // slider since: the newer positions are on their way to the app.
+    if (!state.inFlight && !state.pending) {
+        for (const slider of data.sliders) show(state.rows[slider.name], slider.position);
+    }
+    return () => {
+        setTimeout(() => {
+            if (parentElement.isConnected) return;
+            window.removeEventListener("uotviz:settled", state.onSettled);
+            clearTimeout(state.safety);
+        }, 0);
+    };
+}
