@@ -78,15 +78,18 @@ def _click_cell(page: Page, row: int, column: int) -> None:
 
 
 def _hover_scene_gt(page: Page, label: str) -> tuple[float, float]:
-    """Move the pointer to the centre of the ground truth lettered ``label`` on the scene;
-    returns where that is."""
+    """Move the pointer to the middle of the top edge of the ground truth lettered ``label`` on
+    the scene (its edges are hoverable); returns where that is."""
     _wait_idle(page)
     scene = _charts(page).first
     scene.scroll_into_view_if_needed()
     x, y = scene.evaluate(
         """(gd, label) => {
-            const trace = gd._fullData.find((t) => t.name === 'ground-truth centres');
-            const i = label.charCodeAt(0) - 'A'.charCodeAt(0);
+            const column = label.charCodeAt(0) - 'A'.charCodeAt(0);
+            const trace = gd._fullData.find((t) => t.name === 'ground-truth edges');
+            const mine = trace.customdata.flatMap((ids, i) => (ids[1] === column ? [i] : []));
+            const top = mine.filter((i) => trace.y[i] === trace.y[mine[0]]);
+            const i = top[Math.floor(top.length / 2)];
             const box = gd.getBoundingClientRect();
             const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
             return [box.left + xa._offset + xa.l2p(trace.x[i]),
@@ -179,13 +182,13 @@ def test_slider_preset_and_next_image(
         _wait_idle(page)
         _screenshot(page, tmp_path, "cell-click-highlight.png")
 
-        # hovering a ground truth's centre shows what it receives at this step, in the scene's
+        # hovering a ground truth's edge shows what it receives at this step, in the scene's
         # own tooltip; a click highlights that ground truth alone
         x, y = _hover_scene_gt(page, "B")
         tooltip = page.locator(".uotviz-tooltip").first
         expect(tooltip).to_be_visible()
         expect(tooltip).to_contain_text("B saucer")
-        expect(tooltip).to_contain_text("mass received: 1.000")
+        expect(tooltip).to_contain_text("receives 1.000")
         page.mouse.click(x, y)
         expect(page.get_by_role("combobox", name="Highlight ground truth")).to_have_value(
             "B saucer"
@@ -297,3 +300,127 @@ def test_a_slider_step_redraws_the_scene_and_the_plan_once_in_place(
         expect(page.locator('input[type=range][aria-label="ε"]')).to_have_attribute(
             "aria-valuetext", "0.06"
         )
+
+
+def _plan_titles_during_drag(page: Page, label: str, *, left_to_right: bool) -> list[str]:
+    """Drag the slider ``label`` with the mouse across its track in about two seconds, and
+    return the distinct plan titles drawn while the button was still down, in order."""
+    page.evaluate(
+        """(selector) => {
+            window.__planTitles = [];
+            const record = () => {
+                const title = [...document.querySelectorAll(selector)]
+                    .map((gd) => gd.querySelector('.gtitle')?.textContent ?? '')
+                    .find((text) => text.startsWith('Plan'));
+                const seen = window.__planTitles;
+                if (title && seen[seen.length - 1] !== title) seen.push(title);
+            };
+            window.__planObserver?.disconnect();
+            window.__planObserver = new MutationObserver(record);
+            window.__planObserver.observe(document.body, {subtree: true, childList: true,
+                                                          characterData: true});
+        }""",
+        GRAPH_DIVS,
+    )
+    box = page.locator(f'input[type=range][aria-label="{label}"]').bounding_box()
+    y = box["y"] + box["height"] / 2
+    ends = (box["x"] + 4, box["x"] + box["width"] - 4)
+    start, end = ends if left_to_right else ends[::-1]
+    page.mouse.move(start, y)
+    page.mouse.down()
+    for k in range(1, 41):
+        page.mouse.move(start + (end - start) * k / 40, y)
+        page.wait_for_timeout(50)
+    page.wait_for_timeout(300)
+    titles = page.evaluate("() => window.__planTitles")
+    page.mouse.up()
+    return titles
+
+
+@pytest.mark.parametrize("label", ["ε", "τ1", "τ2"])
+def test_a_mouse_drag_redraws_the_plan_while_it_moves(
+    chromium_executable: str, app_server: str, label: str
+) -> None:
+    with _app_page(chromium_executable, app_server) as page:
+        _expect_chart_title(page, "ε = 0.05, τ1 = ∞, τ2 = ∞")
+        slider = page.get_by_role("slider", name=label)  # an accessible slider, named exactly
+        expect(slider).to_have_count(1)
+        titles = _plan_titles_during_drag(page, label, left_to_right=label == "ε")
+        # the plan was drawn at several positions before the mouse button was released
+        assert len(set(titles)) >= 4, titles
+        _wait_idle(page)
+        # the last position of the drag is the one drawn, and the URL says so
+        end = "1" if label == "ε" else "0"
+        expect(slider).to_have_attribute("aria-valuetext", end)
+        expected = {"ε": "ε = 1,", "τ1": "τ1 = 0,", "τ2": "τ2 = 0"}[label]
+        _expect_chart_title(page, expected)
+        expect(page.locator("[data-testid=stException]")).to_have_count(0)
+
+
+def test_the_sliders_answer_the_keyboard(chromium_executable: str, app_server: str) -> None:
+    with _app_page(chromium_executable, app_server) as page:
+        tau2 = page.get_by_role("slider", name="τ2")
+        tau2.focus()
+        tau2.press("Home")
+        expect(tau2).to_have_attribute("aria-valuetext", "0")
+        _expect_chart_title(page, "ε = 0.05, τ1 = ∞, τ2 = 0")
+        tau2.press("ArrowRight")
+        expect(tau2).to_have_attribute("aria-valuetext", "0.01")
+        _expect_chart_title(page, "τ2 = 0.01")
+        tau2.press("End")
+        expect(tau2).to_have_attribute("aria-valuetext", "∞")
+        _expect_chart_title(page, "ε = 0.05, τ1 = ∞, τ2 = ∞")
+        expect(page.get_by_role("combobox", name="Preset (panel of Figure 1)")).to_have_value(
+            "OT (g)"
+        )
+
+
+def test_presentation_mode_fits_a_projector(
+    chromium_executable: str, app_server: str, tmp_path: Path
+) -> None:
+    """At 1280 x 720 the picture, the three sliders and the plan are all on the first screen,
+    and the picture's labels are at least 16 px."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_executable, args=CHROMIUM_ARGS
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 720})
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(app_server + "/?present=1")
+            _wait_idle(page)
+            _expect_chart_title(page, "ε = 0.05, τ1 = ∞, τ2 = ∞")
+            page.wait_for_timeout(1000)
+            expect(page.locator("[data-testid=stSidebar]")).to_be_hidden()
+            expect(page.get_by_text("detection matching as unbalanced optimal")).to_have_count(0)
+            scene = _charts(page).first
+            plan = _plan_chart(page).first
+            for element in (
+                scene.locator(".imagelayer image"),
+                plan.locator(".heatmaplayer"),
+                *(page.get_by_role("slider", name=name) for name in ("ε", "τ1", "τ2")),
+            ):
+                box = element.bounding_box()
+                assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 720, box
+            sizes = scene.evaluate(
+                "(gd) => gd._fullLayout.annotations.filter((a) => a.name && a.name.includes(','))"
+                ".map((a) => a.font.size)"
+            )
+            assert sizes and min(sizes) >= 16, sizes
+            page.screenshot(path=str(tmp_path / "presentation-1280x720.png"))
+            expect(page.locator("[data-testid=stException]")).to_have_count(0)
+        finally:
+            browser.close()
+
+
+def test_clicking_a_badge_highlights_its_prediction(
+    chromium_executable: str, app_server: str
+) -> None:
+    with _app_page(chromium_executable, app_server) as page:
+        _expect_chart_title(page, "ε = 0.05, τ1 = ∞, τ2 = ∞")
+        badge = _charts(page).first.locator(".annotation", has_text="4→A")
+        expect(badge).to_have_count(1)
+        badge.click()
+        expect(page.get_by_role("combobox", name="Highlight prediction")).to_have_value("4 cup")
+        expect(page.get_by_role("combobox", name="Highlight ground truth")).to_have_value("none")
+        expect(page.locator("[data-testid=stException]")).to_have_count(0)

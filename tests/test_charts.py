@@ -182,16 +182,23 @@ def test_a_new_plan_changes_the_scenes_shapes_and_hover_texts_not_its_traces() -
     assert before["layout"]["datarevision"] == after["layout"]["datarevision"]
     assert before["layout"]["shapes"] != after["layout"]["shapes"]
     assert texts_before != texts_after
-    # the texts are those of the hover points, one per point, and the points show no label
-    # of plotly.js's own (the live chart's tooltip shows the text)
+    # the texts are those of the hover points, one per point or one per id (a box's edges:
+    # customdata[key] of each point), and the points show no label of plotly.js's own (the
+    # live chart's tooltip shows the text)
     for index, texts in texts_after.items():
         trace = after["data"][int(index)]
         assert trace["hoverinfo"] == "none" and trace.get("text") is None
-        assert len(texts) == len(trace["x"])
-    names = {after["data"][int(index)]["name"] for index in texts_after}
-    assert names == {"line middles", "ground-truth centres", "prediction centres"}
-    # a highlight changes the traces (their opacities): plotly.js computes the figure again
-    highlighted, _ = _live_scene(problem, scene, plans[1], highlight_pred=3)
+        if isinstance(texts, dict):
+            ids = {str(point[texts["key"]]) for point in trace["customdata"]}
+            assert ids == set(texts["texts"])
+        else:
+            assert len(texts) == len(trace["x"])
+    names = {after["data"][int(index)]["name"]: texts for index, texts in texts_after.items()}
+    assert set(names) == {"line middles", "ground-truth edges", "prediction edges"}
+    assert set(names["prediction edges"]["texts"]) == {str(i) for i in range(len(plans[1]))}
+    # a highlight that fades a ground truth changes the traces (their opacities): plotly.js
+    # computes the figure again
+    highlighted, _ = _live_scene(problem, scene, plans[1], highlight_gt=1)
     assert highlighted["data"] != after["data"]
 
 
@@ -216,3 +223,15 @@ def test_step_texts_leave_other_traces_alone() -> None:
     assert first.text is None and first.hovertemplate is None and first.hoverinfo == "none"
     assert list(second.text) == ["c"] and list(third.text) == ["d"]
     assert step_texts(fig) == {}  # taken once
+
+
+def test_step_texts_by_id_send_each_text_once() -> None:
+    edges = {
+        "type": "scatter", "x": [0, 1, 2, 3], "y": [0, 1, 2, 3],
+        "customdata": [[4, -1], [4, -1], [7, -1], [7, -1]],
+        "text": ["four", "four", "seven", "seven"],
+        "meta": {"step_text": True, "text_key": 0},
+    }  # fmt: skip
+    fig = unvalidated_figure([edges], {})
+    assert step_texts(fig) == {"0": {"key": 0, "texts": {"4": "four", "7": "seven"}}}
+    assert fig.data[0].text is None and fig.data[0].hoverinfo == "none"

@@ -10,6 +10,8 @@ mouse drag goes through, not only the last one, so that the picture follows the 
 
 from __future__ import annotations
 
+import uuid
+
 import streamlit as st
 
 from uotviz.sliders import (
@@ -38,6 +40,7 @@ SLIDER_STEP = "slider_step"
 
 _PRESET_WIDTH_PX = 280  # the longest preset name, "Closest ground truth (c)", and the arrow
 _SLIDERS_KEY = "transport_sliders"
+_SESSION_KEY = "slider_session"  # an id of the session, for the sliders to see a new one
 _LABELS = {"eps": "ε", "tau1": "τ1", "tau2": "τ2"}
 _HELP = {
     "eps": "Entropic regularisation, in cost units. 0: no entropy (exact solution).",
@@ -116,7 +119,11 @@ def transport_controls() -> tuple[float, float, float]:
     with row:
         _sliders(
             key=_SLIDERS_KEY,
-            data={"sliders": sliders, "step": state.get(SLIDER_STEP, 0)},
+            data={
+                "sliders": sliders,
+                "step": state.get(SLIDER_STEP, 0),
+                "session": state.setdefault(_SESSION_KEY, uuid.uuid4().hex),
+            },
             default={"positions": None},
             on_positions_change=_sliders_moved,
         )

@@ -9,7 +9,8 @@
 // position of a drag is always drawn.
 //
 // data: {sliders: [{name, label, help, values: [text per position], position}], step: the
-// last step the app ran}. State sent: "positions", {step, <name>: position, ...}.
+// last step the app ran, session: the app session's id}. State sent: "positions",
+// {step, <name>: position, ...}.
 
 const SAFETY_MS = 3000; // a step not reported as run by then no longer holds the next back
 
@@ -61,11 +62,14 @@ function show(row, position) {
 function send(state) {
     if (state.inFlight || !state.pending) return;
     state.pending = false;
+    const positions = {};
+    for (const [name, row] of Object.entries(state.rows)) positions[name] = Number(row.input.value);
+    const key = JSON.stringify(positions);
+    if (key === state.sent) return; // a key press fires "input" and "change": one step
+    state.sent = key;
     state.inFlight = true;
     state.step += 1;
-    const positions = { step: state.step };
-    for (const [name, row] of Object.entries(state.rows)) positions[name] = Number(row.input.value);
-    state.setStateValue("positions", positions);
+    state.setStateValue("positions", { step: state.step, ...positions });
     clearTimeout(state.safety);
     state.safety = setTimeout(() => settled(state, state.step), SAFETY_MS);
 }
@@ -97,11 +101,23 @@ export default function ({ data, parentElement, setStateValue }) {
         parentElement.__uotvizSliders = state;
     }
     state.setStateValue = setStateValue;
-    state.step = Math.max(state.step, data.step ?? 0);
-    // The app's values (a preset, a URL, a step it ran) are shown unless the user has moved a
-    // slider since: the newer positions are on their way to the app.
-    if (!state.inFlight && !state.pending) {
+    if (data.session !== state.session) {
+        // A new session (the server restarted): its step count starts again.
+        state.session = data.session;
+        state.step = 0;
+        state.inFlight = false;
+    }
+    const ran = data.step ?? 0;
+    // The app's values (a preset, a URL, a step it ran) are shown once it has run the last
+    // step sent, and unless the user has moved a slider since: a run that started before
+    // (a slow one, or one for a chart's width) carries older values.
+    const current = ran >= state.step;
+    state.step = Math.max(state.step, ran);
+    if (current && !state.pending) {
         for (const slider of data.sliders) show(state.rows[slider.name], slider.position);
+        state.sent = JSON.stringify(
+            Object.fromEntries(data.sliders.map((slider) => [slider.name, slider.position]))
+        );
     }
     return () => {
         setTimeout(() => {

@@ -1,0 +1,184 @@
+// One Plotly chart kept mounted and redrawn in place (Plotly.react) when its figure changes, at
+// the width of its column (measured here, and reported to the app whenever it differs from the
+// width the app last knew, `data.known`, so that the server can size the figure's height).
+// Clicks are sent to the app as trigger values. plotly.js is loaded once per page from the URL
+// in the data (see uotviz.ui.charts.media_url). The two placeholders below are replaced by
+// uotviz.ui.charts.TEXT_COLOR and FONT when the file is read.
+const TEXT_COLOR = "__TEXT_COLOR__";
+const FONT = '__FONT__';
+let plotlyLoading = null;
+
+function loadPlotly(url) {
+    if (window.Plotly) return Promise.resolve(window.Plotly);
+    if (!plotlyLoading) {
+        plotlyLoading = new Promise((resolve, reject) => {
+            const script = document.createElement("script");
+            script.src = url;
+            script.onload = () => resolve(window.Plotly);
+            script.onerror = () => {
+                plotlyLoading = null;
+                reject(new Error(`plotly.js did not load from ${url}`));
+            };
+            document.head.appendChild(script);
+        });
+    }
+    return plotlyLoading;
+}
+
+// Hover texts sent beside the figure (see `step_texts`): the traces have hoverinfo "none",
+// and this tooltip shows the text of the point under the pointer. The texts are the app's
+// own labels, with <b> and <br> as their only markup; everything else is written as text.
+function fillTooltip(tip, text) {
+    tip.replaceChildren();
+    String(text).split("<br>").forEach((line, index) => {
+        if (index) tip.appendChild(document.createElement("br"));
+        line.split(/(<b>.*?<[/]b>)/).forEach((part) => {
+            const bold = part.startsWith("<b>") && part.endsWith("</b>");
+            const node = bold ? document.createElement("b") : document.createTextNode(part);
+            if (bold) node.textContent = part.slice(3, -4);
+            if (part) tip.appendChild(node);
+        });
+    });
+}
+
+// A trace's texts are listed by point, or by an id (`{key, texts}`: the point's text is
+// `texts[customdata[key]]`), when many points share one text (a box's edges).
+function stepText(state, point) {
+    const entry = point && state.hover ? state.hover[point.curveNumber] : null;
+    if (!entry) return null;
+    if (Array.isArray(entry)) return entry[point.pointNumber] ?? null;
+    const id = Array.isArray(point.customdata) ? point.customdata[entry.key] : null;
+    return id === null || id === undefined ? null : entry.texts[id] ?? null;
+}
+
+function showTooltip(state, event) {
+    const point = event.points && event.points[0];
+    const text = stepText(state, point);
+    if (!text || !event.event) return hideTooltip(state);
+    fillTooltip(state.tip, text);
+    state.tip.style.display = "block";
+    const box = state.box.getBoundingClientRect();
+    const x = event.event.clientX - box.left, y = event.event.clientY - box.top;
+    const width = state.tip.offsetWidth, height = state.tip.offsetHeight;
+    const left = x + 14 + width <= box.width ? x + 14 : Math.max(0, x - 14 - width);
+    const top = Math.min(Math.max(0, y - height / 2), Math.max(0, box.height - height));
+    state.tip.style.left = `${left}px`;
+    state.tip.style.top = `${top}px`;
+}
+
+function hideTooltip(state) {
+    state.tip.style.display = "none";
+}
+
+// The chart's box has the size of the figure and layout containment: what plotly.js changes
+// inside it never makes the browser lay out the rest of the page again.
+function sizeBox(state, width, height) {
+    state.box.style.width = `${width}px`;
+    state.box.style.height = `${height}px`;
+}
+
+function widthOf(element) {
+    return Math.floor(element.getBoundingClientRect().width);
+}
+
+function report(state, width) {
+    // Widths the app would refuse are not sent: it would never know them, and ask again.
+    if (width < 150 || width > 10000 || width === state.known || width === state.sent) return;
+    state.sent = width;
+    state.setStateValue("width", width);
+}
+
+async function draw(state) {
+    const Plotly = await loadPlotly(state.pending.plotly);
+    while (state.pending) {
+        const data = state.pending;
+        state.pending = null;
+        const known = data.known ?? null;
+        if (known !== state.known) state.sent = null; // what the app knows changed: tell it anew
+        state.known = known;
+        const figure = JSON.parse(data.figure);
+        state.hover = data.hover ?? null;
+        const width = widthOf(state.host);
+        if (width > 0) figure.layout.width = width;
+        sizeBox(state, figure.layout.width ?? 700, figure.layout.height ?? 450);
+        await Plotly.react(state.gd, figure.data, figure.layout, data.config);
+        if (!state.listening) {
+            state.listening = true;
+            state.gd.on("plotly_click", (event) => {
+                const point = event.points && event.points[0];
+                if (!point) return;
+                state.setTriggerValue("click", {
+                    customdata: point.customdata ?? null,
+                    text: point.text ?? stepText(state, point),
+                    hovertext: point.hovertext ?? null,
+                });
+            });
+            // A label's annotation is named "row,column": a click on it is a click on its box.
+            state.gd.on("plotly_clickannotation", (event) => {
+                const name = event.annotation && event.annotation.name;
+                const ids = String(name ?? "").split(",").map(Number);
+                if (ids.length !== 2 || ids.some((id) => !Number.isInteger(id))) return;
+                state.setTriggerValue("click", { customdata: ids, text: null, hovertext: null });
+            });
+            state.gd.on("plotly_hover", (event) => showTooltip(state, event));
+            state.gd.on("plotly_unhover", () => hideTooltip(state));
+        }
+        report(state, width);
+    }
+}
+
+function resized(state) {
+    const width = widthOf(state.host);
+    if (width <= 0 || !window.Plotly || !state.gd._fullLayout) return;
+    if (state.gd._fullLayout.width !== width) {
+        sizeBox(state, width, state.gd._fullLayout.height);
+        window.Plotly.relayout(state.gd, { width });
+    }
+    report(state, width);
+}
+
+export default function ({ data, parentElement, setStateValue, setTriggerValue }) {
+    const host = parentElement;
+    let state = host.__uotvizChart;
+    if (!state) {
+        const box = document.createElement("div");
+        box.style.cssText = "position: relative; contain: strict;";
+        const gd = document.createElement("div");
+        gd.className = "uotviz-chart";
+        const tip = document.createElement("div");
+        tip.className = "uotviz-tooltip";
+        tip.style.cssText = `position: absolute; display: none; pointer-events: none; z-index: 10;
+            background: white; color: ${TEXT_COLOR}; font: 13px ${FONT};
+            border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 3px; padding: 4px 7px;
+            white-space: nowrap; box-shadow: 0 1px 3px rgba(0, 0, 0, 0.15);`;
+        box.append(gd, tip);
+        host.appendChild(box);
+        state = host.__uotvizChart = { host, box, gd, tip, pending: null, busy: null, timer: null };
+        state.observer = new ResizeObserver(() => {
+            clearTimeout(state.timer);
+            state.timer = setTimeout(() => resized(state), 150);
+        });
+        state.observer.observe(host);
+    }
+    state.setStateValue = setStateValue;
+    state.setTriggerValue = setTriggerValue;
+    state.pending = data;
+    if (!state.busy) {
+        state.busy = draw(state)
+            .catch((error) => {
+                state.gd.textContent = String(error);
+            })
+            .finally(() => {
+                state.busy = null;
+            });
+    }
+    return () => {
+        // Also called when a newer call has replaced this one: let go only of a removed host.
+        setTimeout(() => {
+            if (host.isConnected) return;
+            state.observer.disconnect();
+            clearTimeout(state.timer);
+            if (window.Plotly) window.Plotly.purge(state.gd);
+        }, 0);
+    };
+}
