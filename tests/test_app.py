@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from uotviz.data.demo import FIGURE1_IMAGE_ID
 from uotviz.figure1 import PRESETS
+from uotviz.readout import MAX_DRAWN_ROWS
 from uotviz.scene_figure import scene_height
 from uotviz.sliders import CUSTOM, EPS_VALUES, TAU_VALUES, preset_names
 
@@ -122,6 +123,19 @@ def _texts(at: AppTest) -> list[str]:
     return texts
 
 
+def _params(at: AppTest) -> tuple[float, float, float]:
+    """(ε, τ1, τ2) as the sliders hold them."""
+    return tuple(at.session_state[name] for name in ("eps", "tau1", "tau2"))
+
+
+def _move(at: AppTest, **values: float) -> AppTest:
+    """Move sliders as the browser's slider element does (it does not run under AppTest):
+    the values go to the session state, and the preset shown follows them."""
+    for name, value in values.items():
+        at.session_state[name] = value
+    return at
+
+
 def _new_app() -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.run()
@@ -135,7 +149,7 @@ def app() -> AppTest:
 
 
 def test_app_renders_controls_and_both_matrices(app: AppTest) -> None:
-    assert [slider.label for slider in app.select_slider] == ["ε", "τ1", "τ2"]
+    assert _params(app) == (0.05, INF, INF)  # the sliders' values (OT (g), the default)
     assert list(app.selectbox(key="preset").options) == list(preset_names())
     assert len(_charts(app)) == 3
     np.testing.assert_allclose(_matrix(app, COST), FIGURE1_COST, atol=5e-5)
@@ -158,13 +172,21 @@ def test_the_demo_opens_on_the_figure1_scene(app: AppTest) -> None:
     assert "unmatched ground-truth mass" in summary and "mass to ∅" in summary
 
 
+def test_the_ground_truth_table_says_what_each_one_received_and_from_whom(app: AppTest) -> None:
+    (table,) = app.dataframe
+    frame = table.value
+    assert list(frame.columns) == ["GT", "received", "from", "preds ≥ 0.5", "unmatched"]
+    assert frame["GT"].str.startswith(("A ", "B ")).all()
+    # the default preset, OT (g): A receives 0.748 from prediction 4 and 0.250 from 1
+    assert frame["from"][0] == "4:\u00a00.748, 1:\u00a00.250"
+    assert frame["received"].tolist() == pytest.approx([1.0, 1.0], abs=1e-3)
+
+
 @pytest.mark.parametrize("preset", PRESETS, ids=lambda preset: preset.panel)
 def test_preset_shows_the_published_plan(app: AppTest, preset) -> None:
     app.selectbox(key="preset").set_value(preset.name).run()
     assert not app.exception
-    sliders = (app.select_slider(key="eps"), app.select_slider(key="tau1"))
-    assert (sliders[0].value, sliders[1].value) == (preset.eps, preset.tau1)
-    assert app.select_slider(key="tau2").value == preset.tau2
+    assert _params(app) == (preset.eps, preset.tau1, preset.tau2)
 
     plan = _matrix(app, PLAN)
     if preset.panel in EXACT_PLANS:
@@ -193,10 +215,10 @@ def test_plan_figure_writes_row_and_column_sums(app: AppTest) -> None:
 
 def test_moving_a_slider_shows_custom_and_back(app: AppTest) -> None:
     assert app.selectbox(key="preset").value == "OT (g)"
-    app.select_slider(key="eps").set_value(0.1).run()
+    _move(app, eps=0.1).run()
     assert app.selectbox(key="preset").value == CUSTOM
     assert "ε = 0.1," in _chart(app, PLAN)["layout"]["title"]["text"]
-    app.select_slider(key="eps").set_value(0.05).run()
+    _move(app, eps=0.05).run()
     assert app.selectbox(key="preset").value == "OT (g)"
 
 
@@ -204,23 +226,16 @@ def test_choosing_custom_keeps_the_sliders(app: AppTest) -> None:
     app.selectbox(key="preset").set_value("Unbalanced OT (h)").run()
     app.selectbox(key="preset").set_value(CUSTOM).run()
     assert not app.exception
-    assert [slider.value for slider in app.select_slider] == [0.05, 0.01, 100.0]
-
-
-def test_slider_scales_include_their_end_points(app: AppTest) -> None:
-    assert app.select_slider(key="eps").options[0] == "0"
-    assert app.select_slider(key="tau1").options[0] == "0"
-    assert app.select_slider(key="tau1").options[-1] == "∞"
-    assert app.select_slider(key="tau2").options[-1] == "∞"
+    assert _params(app) == (0.05, 0.01, 100.0)
 
 
 def test_extreme_slider_values_raise_nothing_and_show_no_nan(app: AppTest) -> None:
     epsilons = (0.0, EPS_VALUES[1], EPS_VALUES[-1])
     taus = (0.0, TAU_VALUES[1], TAU_VALUES[-2], INF)
     for eps, tau1, tau2 in itertools.product(epsilons, taus, taus):
-        app.select_slider(key="eps").set_value(eps)
-        app.select_slider(key="tau1").set_value(tau1)
-        app.select_slider(key="tau2").set_value(tau2).run()
+        _move(app, eps=eps)
+        _move(app, tau1=tau1)
+        _move(app, tau2=tau2).run()
         where = f"eps={eps}, tau1={tau1}, tau2={tau2}"
         assert not app.exception, where
         plan = _matrix(app, PLAN)
@@ -278,19 +293,30 @@ def test_crowded_coins_image_and_anchor_mode(app: AppTest) -> None:
     assert not app.exception
     assert _matrix(app, PLAN).shape[1] == 25
     for eps in (0.0, 0.05, 1.0):
-        app.select_slider(key="eps").set_value(eps).run()
+        _move(app, eps=eps).run()
         assert not app.exception, eps
     app.selectbox(key="anchor_mode").set_value("SSD300").run()
     assert not app.exception
     # anchor mode switches to SSD's cost: 1 - IoU with c∅ = 0.5
     assert app.selectbox(key="cost_preset").value == "1 − IoU"
     assert app.slider(key="background_cost").value == 0.5
-    app.select_slider(key="eps").set_value(0.05).run()
+    _move(app, eps=0.01).run()
     assert not app.exception
     assert not app.error, [e.value for e in app.error]
-    assert "8,732 anchors" in " ".join(c.value for c in app.caption)
+    captions = " ".join(c.value for c in app.caption)
     plan = _matrix(app, PLAN)
-    assert plan.shape[0] <= 60 and plan.shape[1] == 25  # only rows carrying mass to objects
+    # every row sending a ground truth at least 0.001 is drawn (74 anchors here), and offered
+    # for highlighting
+    drawn = plan.shape[0]
+    assert f"8,732 anchors: the matrices show the {drawn} sending at least 0.001" in captions
+    assert 60 < drawn < MAX_DRAWN_ROWS and plan.shape[1] == 25
+    assert (plan[:, :-1].sum(axis=1) >= 0.001 - 1e-8).all()
+    assert len(app.selectbox(key="highlight_pred").options) == drawn + 1  # and "none"
+    _move(app, eps=0.05).run()  # 707 anchors send mass: the heaviest, and the caption says so
+    assert _matrix(app, PLAN).shape == (MAX_DRAWN_ROWS, 25)
+    captions = " ".join(c.value for c in app.caption)
+    assert "8,732 anchors, 707 of them sending at least 0.001 to a ground truth" in captions
+    assert f"show the {MAX_DRAWN_ROWS} heaviest of those" in captions
     assert "converged: yes" in _diagnostics(app)
     _button(app, "next image").click().run()  # wraps to image 1, still in anchor mode
     assert not app.exception
@@ -303,7 +329,7 @@ def test_the_drawn_predictions_slider_limits_the_picture(app: AppTest) -> None:
     app.slider(key="max_drawn").set_value(5).run()
     assert not app.exception
     annotations = " ".join(a.get("text", "") for a in _chart(app, SCENE)["layout"]["annotations"])
-    assert "22 of 27 predictions hidden" in annotations
+    assert "22 of 27 predictions not drawn" in annotations
 
 
 def test_cost_settings_and_highlights_raise_nothing(app: AppTest) -> None:
@@ -438,15 +464,15 @@ def test_the_url_sets_the_widgets_and_follows_them() -> None:
     assert not at.warning, [w.value for w in at.warning]
     assert _image_id(at) == 7
     # the preset moves the sliders, then the explicit ε overrides it: the preset shown is Custom
-    assert at.select_slider(key="eps").value == 0.01
-    assert (at.select_slider(key="tau1").value, at.select_slider(key="tau2").value) == (0.01, 100)
+    assert at.session_state["eps"] == 0.01
+    assert (at.session_state["tau1"], at.session_state["tau2"]) == (0.01, 100)
     assert at.selectbox(key="preset").value == CUSTOM
     assert at.selectbox(key="cost_preset").value == "1 − IoU"
     assert at.slider(key="max_drawn").value == 25
     assert "ε = 0.01," in _chart(at, PLAN)["layout"]["title"]["text"]
     assert at.query_params["image"] == "7" and at.query_params["eps"] == "0.01"
     assert at.query_params["preset"] == "custom" and at.query_params["tau2"] == "100"
-    at.select_slider(key="tau2").set_value(INF).run()
+    _move(at, tau2=INF).run()
     assert at.query_params["tau2"] == "inf"
     at.selectbox(key="preset").set_value("Hungarian (d)").run()
     assert (at.query_params["preset"], at.query_params["eps"]) == ("d", "0")
@@ -469,7 +495,7 @@ def test_a_slider_step_writes_the_same_url_in_the_browser() -> None:
     """A run of the view alone writes the URL in the browser, not through st.query_params; it
     must say what a full run would write, and remove what a full run would leave out."""
     at = _app_at({"image": "7", "cost": "iou"})
-    at.select_slider(key="eps").set_value(0.2).run()
+    _move(at, eps=0.2).run()
     synced = _synced_url(at)
     assert {name: text for name, text in synced.items() if text is not None} == dict(
         at.query_params
@@ -482,7 +508,7 @@ def test_a_slider_step_writes_the_same_url_in_the_browser() -> None:
 def test_a_preset_in_the_url_moves_the_sliders() -> None:
     at = _app_at({"preset": "f"})
     assert at.selectbox(key="preset").value == "Unbalanced OT (f)"
-    assert [slider.value for slider in at.select_slider] == [0.05, 100.0, 0.01]
+    assert _params(at) == (0.05, 100.0, 0.01)
     np.testing.assert_allclose(_matrix(at, PLAN), PUBLISHED_PLANS["f"], atol=0.005)
 
 
@@ -497,14 +523,14 @@ def test_the_default_view_writes_every_parameter_and_reopens_the_same() -> None:
 
 
 def test_bad_url_values_warn_and_the_app_still_renders() -> None:
-    at = _app_at({"eps": "0.03", "image": "99", "tau1": "inf", "source": "nowhere"})
+    at = _app_at({"eps": "-0.03", "image": "99", "tau1": "inf", "source": "nowhere"})
     warnings = " ".join(w.value for w in at.warning)
-    assert "eps='0.03'" in warnings and "0.001" in warnings
+    assert "eps='-0.03'" in warnings and "0.001" in warnings
     assert "source='nowhere'" in warnings
     assert "image=99" in warnings
     assert _image_id(at) == FIGURE1_IMAGE_ID  # the default image
-    assert at.select_slider(key="eps").value == 0.05  # the default
-    assert at.select_slider(key="tau1").value == INF
+    assert at.session_state["eps"] == 0.05  # the default
+    assert at.session_state["tau1"] == INF
     np.testing.assert_allclose(_matrix(at, COST), FIGURE1_COST, atol=5e-5)
     assert at.query_params["eps"] == "0.05"  # the URL now says what is shown
 
@@ -551,8 +577,40 @@ def test_gallery_and_sweep_appear_when_switched_on(app: AppTest) -> None:
     assert len(specs) == 5
     sweep = [spec for spec in specs if spec.get("frames")]
     assert len(sweep) == 1 and len(sweep[0]["frames"]) == 25
-    gallery = [spec for spec in specs if "xaxis6" in spec["layout"]]
-    assert len(gallery) == 1  # six panels
+    # the gallery: Figure 1 (b)-(h), the cost and the six plans as matrices
+    (matrices,) = [spec for spec in specs if "xaxis7" in spec["layout"]]
+    heatmaps = [trace for trace in matrices["data"] if trace["type"] == "heatmap"]
+    assert len(heatmaps) == 7
+    np.testing.assert_allclose(_decode(heatmaps[0]["z"]), FIGURE1_COST, atol=5e-5)
+    np.testing.assert_allclose(_decode(heatmaps[5]["z"]), PUBLISHED_PLANS["g"], atol=0.005)
+    # the small scenes on request
+    app.toggle(key="extras_gallery_scenes").set_value(True).run()
+    assert not app.exception
+    specs = [figure for _, figure, _ in _charts(app)]
+    assert len(specs) == 6
+    assert len([s for s in specs if "xaxis6" in s["layout"] and "xaxis7" not in s["layout"]]) == 1
+
+
+def test_a_click_on_a_figure1_plan_chooses_its_preset() -> None:
+    """What the gallery does with a click on a plan panel (the browser's selection, which
+    AppTest cannot make): the preset and the sliders move, as the preset selector moves them."""
+
+    def clicked() -> None:
+        import streamlit as st
+
+        from uotviz.ui.extras import _use_clicked_preset
+        from uotviz.ui.params import init_params
+
+        init_params()
+        point = {"customdata": ["Hungarian (d)", 1.0]}
+        st.session_state["chart"] = {"selection": {"points": [point]}}
+        _use_clicked_preset("chart", "clicks")
+
+    at = AppTest.from_function(clicked).run()
+    assert not at.exception
+    state = at.session_state
+    assert state["preset"] == "Hungarian (d)" and state["clicks"] == 1
+    assert (state["eps"], state["tau1"], state["tau2"]) == (0.0, INF, INF)
 
 
 def test_charts_take_the_width_the_browser_reports(app: AppTest) -> None:

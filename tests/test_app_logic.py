@@ -17,9 +17,19 @@ from uotviz.browse import filter_images, image_label, random_image, step_image
 from uotviz.costs import CostWeights, matching_cost
 from uotviz.data.errors import DataError
 from uotviz.figures import add_cell_targets, plan_figure
-from uotviz.matching import CostSettings, summarise
-from uotviz.readout import cost_title, rows_to_draw, summary_line, weights_preset
-from uotviz.selection import cell_from_point, scene_pick_from_point
+from uotviz.matching import CostSettings, build_matching_problem, summarise
+from uotviz.readout import (
+    MAX_DRAWN_ROWS,
+    cost_title,
+    narrow_table,
+    rows_caption,
+    rows_to_draw,
+    senders,
+    summary_line,
+    summary_table,
+    weights_preset,
+)
+from uotviz.selection import pick_from_point
 from uotviz.sources import DEMO, UPLOAD, UploadedFile, demo_config, load_configured, load_uploads
 from uotviz.transport import solve
 
@@ -106,15 +116,20 @@ def test_demo_source_and_browsing() -> None:
 
 
 def test_clicks_decode_to_rows_and_columns() -> None:
-    assert cell_from_point({"customdata": [3, 0, 0.7]}, gt_count=2) == (3, 0)
-    assert cell_from_point({"customdata": [3, 2, 0.7]}, gt_count=2) == (3, None)  # ∅
-    assert cell_from_point({"x": "A"}, gt_count=2) == (None, None)
-    rows, cols = ("1", "2", "3"), ("A", "B", "∅")
-    assert scene_pick_from_point({"text": "<b>2</b> cup<br>score 0.9"}, rows, cols) == (1, None)
-    assert scene_pick_from_point({"text": "<b>B</b> saucer"}, rows, cols) == (None, 1)
-    assert scene_pick_from_point({"text": "3 → A: 0.500"}, rows, cols) == (2, 0)
-    assert scene_pick_from_point({"text": "∅", "customdata": ["1", 0.6]}, rows, cols) == (0, None)
-    assert scene_pick_from_point({"x": 3.0}, rows, cols) == (None, None)
+    # heatmap cells: customdata [row, column, value]; the ∅ column names no ground truth
+    assert pick_from_point({"customdata": [3, 0, 0.7]}, gt_count=2) == (3, 0)
+    assert pick_from_point({"customdata": [3, 2, 0.7]}, gt_count=2) == (3, None)  # ∅
+    assert pick_from_point({"x": "A"}, gt_count=2) == (None, None)
+    # scene marks: [row, column], -1 for none (box edges, badges, letters, line middles)
+    assert pick_from_point({"customdata": [1, -1]}, gt_count=2, row_count=3) == (1, None)
+    assert pick_from_point({"customdata": [-1, 1]}, gt_count=2, row_count=3) == (None, 1)
+    assert pick_from_point({"customdata": [2, 0]}, gt_count=2, row_count=3) == (2, 0)
+    # what the browser sends is input: ids out of range, not integers or not numbers name nothing
+    assert pick_from_point({"customdata": [3, 5]}, gt_count=2, row_count=3) == (None, None)
+    assert pick_from_point({"customdata": [1.5, True]}, gt_count=2) == (None, None)
+    assert pick_from_point({"customdata": ["1", None]}, gt_count=2) == (None, None)
+    assert pick_from_point({"customdata": "1,0"}, gt_count=2) == (None, None)
+    assert pick_from_point({"customdata": [float("nan"), 0]}, gt_count=2) == (None, 0)
 
 
 def _figure1_plan(eps: float = 0.05) -> torch.Tensor:
@@ -132,9 +147,34 @@ def test_rows_to_draw_keeps_small_matrices_whole_and_filters_large_ones() -> Non
     plan[:, -1] = 1.0
     plan[[5, 40, 77], 0] = [0.9, 0.0005, 0.3]
     np.testing.assert_array_equal(rows_to_draw(plan), [5, 77])
-    plan[:, 1] = np.linspace(0.01, 1, 100)  # every row carries mass: the 60 heaviest
+    assert rows_caption(plan, rows_to_draw(plan), "anchors") == (
+        "100 anchors: the matrices show the 2 sending at least 0.001 to a ground truth."
+    )
+    assert rows_caption(plan, None) is None
+    plan[:, 1] = np.linspace(0.01, 1, 100)  # every row carries mass: all of them
+    np.testing.assert_array_equal(rows_to_draw(plan), np.arange(100))
+    rows = rows_to_draw(plan, cap=30)  # more than the cap: the heaviest, in row order
+    np.testing.assert_array_equal(rows, [5, *range(71, 100)])  # 5 also sends 0.9 to A
+    assert rows_caption(plan, rows) == (
+        "100 predictions, 100 of them sending at least 0.001 to a ground truth: the matrices "
+        "show the 30 heaviest of those."
+    )
+
+
+def test_every_row_that_matters_is_drawn_up_to_hundreds_but_not_thousands() -> None:
+    """Anchor mode: every anchor sending a ground truth at least 0.001 has its row (76 of
+    SSD300's anchors on the demo's coins), and a plan of thousands of such rows is cut."""
+    rng = np.random.default_rng(0)
+    plan = np.zeros((8732, 25))
+    plan[:, -1] = 1.0
+    carrying = np.sort(rng.choice(8732, size=76, replace=False))
+    plan[carrying, rng.integers(0, 23, size=76)] = rng.uniform(0.001, 1.0, size=76)
+    np.testing.assert_array_equal(rows_to_draw(plan), carrying)
+    plan[:, 23] = 0.01  # now every anchor sends mass: only the heaviest MAX_DRAWN_ROWS
     rows = rows_to_draw(plan)
-    assert len(rows) == 60 and (np.diff(rows) > 0).all() and 99 in rows
+    assert len(rows) == MAX_DRAWN_ROWS < 8732
+    assert set(carrying.tolist()) <= set(rows.tolist())  # the heavier rows come first
+    assert "8,732 of them" in rows_caption(plan, rows, "anchors")
 
 
 def test_cell_targets_carry_the_full_matrix_indices() -> None:
@@ -179,18 +219,35 @@ def test_settle_heap_freezes_once_per_source_and_module_set():
         gc.unfreeze()
 
 
-def test_markdown_table_aligns_numbers_and_escapes_text() -> None:
-    from uotviz.readout import markdown_table
+def test_senders_lists_the_heaviest_predictions_first() -> None:
+    plan = np.zeros((8, 3))
+    plan[:, 0] = [0.25, 0.005, 0.0, 0.748, 0.01, 0.0, 0.0, 0.0]
+    labels = [str(i + 1) for i in range(8)]
+    assert senders(plan, labels, 0) == "4: 0.748, 1: 0.250, 5: 0.010"  # 2 sends too little
+    assert senders(plan, labels, 1) == ""
+    plan[:, 1] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.2, 0.0]  # six senders: five, then "…"
+    assert senders(plan, labels, 1) == "6: 0.600, 5: 0.500, 4: 0.400, 3: 0.300, 2: 0.200, …"
+    assert senders(plan, labels, 1, limit=1, min_mass=0.55) == "6: 0.600"
 
-    table = markdown_table({"GT": ["A", "B"], "category": ["cup", "a|b\\c"], "mass": [1.0, 0.25]})
-    assert table.splitlines() == [
-        "| GT | category | mass |",
-        "| :--- | :--- | ---: |",
-        "| A | cup | 1.000 |",
-        "| B | a\\|b\\\\c | 0.250 |",
-    ]
-    with pytest.raises(ValueError):
-        markdown_table({"GT": ["A"], "mass": [1.0, 2.0]})
+
+def test_the_summary_table_says_which_predictions_each_ground_truth_received() -> None:
+    scene = load_configured(DEMO, demo_config()).dataset.scene(1)  # the Figure 1 photograph
+    problem = build_matching_problem(scene, CostSettings())
+    plan = solve(problem.cost, 0.05, math.inf, math.inf).plan  # panel (g)
+    table = summary_table(summarise(plan), problem, plan.numpy())
+    assert list(table) == ["GT", "category", "received", "from", "preds ≥ 0.5", "unmatched"]
+    assert table["GT"] == ["A", "B"] and table["category"] == list(problem.gt_names)
+    assert table["received"] == pytest.approx([1.0, 1.0], abs=1e-3)
+    assert table["from"][0] == "4: 0.748, 1: 0.250"
+    assert table["from"][1].startswith("5: 0.631, 4: 0.224, 2: 0.071, 3: 0.062, 1: 0.012")
+    assert table["preds ≥ 0.5"] == [1, 1] and table["unmatched"] == [0.0, 0.0]
+    assert all(len(column) == 2 for column in table.values())
+    # in the side panel: label and category in one column, each "from" entry kept on one line
+    narrow = narrow_table(table)
+    assert list(narrow) == ["GT", "received", "from", "preds ≥ 0.5", "unmatched"]
+    assert narrow["GT"] == [f"A {problem.gt_names[0]}", f"B {problem.gt_names[1]}"]
+    assert narrow["from"][0] == "4:\u00a00.748, 1:\u00a00.250"
+    assert narrow["received"] == table["received"] and "category" in table  # a copy
 
 
 def test_app_matrix_figure_draws_the_shown_rows_clickable_and_outlined() -> None:
@@ -235,3 +292,33 @@ def test_a_matrix_with_its_values_written_needs_no_colour_bar() -> None:
         "plan", np.full((rows, 3), 0.2), [str(i) for i in range(rows)], cols, range(rows), title="t"
     )
     assert not big.data[0].texttemplate and big.data[0].showscale is not False
+
+
+def test_each_figure1_panel_chooses_its_preset() -> None:
+    from uotviz.sliders import CUSTOM
+    from uotviz.ui.extras import clicked_preset, figure1_matrices_figure, gallery_plans
+
+    scene = load_configured(DEMO, demo_config()).dataset.scene(1)  # the Figure 1 photograph
+    problem = build_matching_problem(scene, CostSettings())
+    plans = gallery_plans(problem)
+    fig = figure1_matrices_figure(problem, plans)
+    heatmaps = [trace for trace in fig.data if trace.type == "heatmap"]
+    for heatmap, values in zip(heatmaps, [problem.cost.numpy(), *plans.values()], strict=True):
+        np.testing.assert_allclose(heatmap.z, values, rtol=0, atol=5e-9)
+    targets = [trace for trace in fig.data if trace.type == "scatter"]
+    clicked = [{clicked_preset({"customdata": data}) for data in t.customdata} for t in targets]
+    assert clicked == [{preset.name} for preset in figure1.PRESETS]
+    assert clicked_preset({"customdata": [CUSTOM, 0.5]}) is None  # not a preset
+    assert clicked_preset({"x": "A", "y": "1"}) is None  # the cost panel
+    assert clicked_preset(None) is None
+
+
+def test_the_figure1_matrices_draw_the_rows_that_matter_in_any_preset() -> None:
+    from uotviz.ui.extras import gallery_rows
+
+    small = [np.eye(5, 3)] * 6
+    assert gallery_rows(small) is None  # all rows
+    plans = [np.zeros((200, 3)) for _ in range(3)]
+    plans[0][7, 0], plans[2][150, 1] = 0.5, 0.002
+    np.testing.assert_array_equal(gallery_rows(plans), [7, 150])
+    np.testing.assert_array_equal(gallery_rows([np.zeros((200, 3))]), np.arange(60))

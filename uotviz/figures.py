@@ -9,7 +9,8 @@ truth's column, in units of one prediction).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import plotly.colors
@@ -19,18 +20,27 @@ from numpy.typing import ArrayLike
 __all__ = [
     "COST_COLORSCALE",
     "PLAN_COLORSCALE",
+    "PLAN_SCALE_FLOOR",
     "add_cell_targets",
     "app_matrix_figure",
+    "clicked_panel",
     "cost_figure",
+    "cost_scale",
+    "figure1_matrices",
     "fit_matrix_figure",
     "matrix_heatmap",
     "outline_cells",
     "plan_figure",
+    "plan_scale",
     "unvalidated_figure",
 ]
 
 COST_COLORSCALE = "Oranges"
 PLAN_COLORSCALE = "Blues"
+
+PLAN_SCALE_FLOOR = 0.1
+"""The plan's colour scale runs from 0 to its heaviest entry, but never to less than this: a plan
+whose masses are all tiny stays pale instead of showing them in full colour."""
 
 _SUM_FONT = {"size": 13, "color": "#444"}
 _HEIGHT = 420
@@ -60,6 +70,43 @@ def _rounded(values: np.ndarray) -> list:
     return np.round(np.asarray(values, dtype=np.float64), _DIGITS).tolist()
 
 
+def cost_scale(values: ArrayLike) -> tuple[float, float]:
+    """The ends of the cost's colour scale: the smallest and the largest finite value shown.
+
+    A constant matrix ``c`` gets ``(c − 0.5, c + 0.5)``: its cells take the scale's middle
+    colour, there being nothing to tell apart. A matrix with no finite value (empty, say) gets
+    ``(0, 1)``.
+    """
+    z = np.asarray(values, dtype=np.float64)
+    finite = z[np.isfinite(z)]
+    if not finite.size:
+        return 0.0, 1.0
+    low, high = float(finite.min()), float(finite.max())
+    if low == high:
+        return low - 0.5, high + 0.5
+    return low, high
+
+
+def plan_scale(values: ArrayLike) -> tuple[float, float]:
+    """The ends of the plan's colour scale: 0 and the heaviest finite entry shown, at least
+    :data:`PLAN_SCALE_FLOOR` (masses are in units of one prediction, in ``[0, ~2]``)."""
+    z = np.asarray(values, dtype=np.float64)
+    finite = z[np.isfinite(z)]
+    top = float(finite.max()) if finite.size else 0.0
+    return 0.0, max(top, PLAN_SCALE_FLOOR)
+
+
+def _scale_note(zmin: float, zmax: float, number: str) -> str:
+    """What the hover label says of the colour scale: ``"colours 0.000 (light) – 0.748 (dark)"``."""
+    return f"colours {zmin:{number}} (light) – {zmax:{number}} (dark)"
+
+
+def _hover(row_title: str, value: str, scale_note: str) -> str:
+    """A cell's hover template: ``"prediction 1 → A: 0.250"`` and the scale below it;
+    ``value`` is the template of the value, e.g. ``"%{z:.3f}"``."""
+    return f"{row_title} %{{y}} → %{{x}}: {value}<br>{scale_note}<extra></extra>"
+
+
 def matrix_heatmap(
     values: ArrayLike,
     row_labels: Sequence[str],
@@ -84,7 +131,10 @@ def matrix_heatmap(
         title: the figure title.
         colorscale: a plotly.py colour scale name (e.g. ``"Blues"``), written into the figure
             as its list of colours: plotly.js knows some names with other colours.
-        zmin, zmax: the values mapped to the ends of the colour scale.
+        zmin, zmax: the values mapped to the ends of the colour scale (e.g. :func:`cost_scale`,
+            :func:`plan_scale`); the colour bar labels both ends and the middle, and each cell's
+            hover label says them too. The cell text is dark on light cells and light on dark
+            ones, wherever the ends are (plotly.js's ``auto`` text colour).
         colorbar_title: what the colours measure.
         row_title, col_title: axis titles.
         decimals: digits after the point in the cells and the sums.
@@ -106,6 +156,7 @@ def matrix_heatmap(
         )
     rows, cols = list(row_labels), list(col_labels)
     number = f".{decimals}f"
+    ticks = [zmin, (zmin + zmax) / 2, zmax]
     heatmap = {
         "type": "heatmap",
         "z": _rounded(z),
@@ -122,17 +173,21 @@ def matrix_heatmap(
             "title": {"text": colorbar_title, "side": "right"},
             "x": 1.16,
             "thickness": 14,
+            "tickmode": "array",
+            "tickvals": ticks,
+            "ticktext": [f"{tick:{number}}" for tick in ticks],
         },
-        "hovertemplate": f"{row_title} %{{y}} → %{{x}}: %{{z:{number}}}<extra></extra>",
+        "hovertemplate": _hover(row_title, f"%{{z:{number}}}", _scale_note(zmin, zmax, number)),
     }
     layout = {
         "title": {
             "text": title,
             "x": 0.0,
             "xanchor": "left",
-            "y": 0.97,
+            "y": 1.0,  # at the top whatever the height: a tall matrix's title stays above it
             "yref": "container",
             "yanchor": "top",
+            "pad": {"t": 13},
             "font": {"size": 16},
         },
         "height": _HEIGHT,
@@ -235,20 +290,22 @@ def cost_figure(
     *,
     title: str = "Cost C = 1 − GIoU",
 ) -> go.Figure:
-    """The cost matrix ``C`` (background column last) on a fixed 0–2 scale, the range of 1 − GIoU.
+    """The cost matrix ``C`` (background column last), its colour scale from the smallest to
+    the largest value shown (:func:`cost_scale`): 1 − IoU (0 to 1) is as legible as
+    1 − GIoU (0 to 2) or an L1 cost.
 
     Sums are not shown: a sum of costs means nothing.
     """
     z = np.asarray(cost, dtype=np.float64)
-    top = max(2.0, float(np.nanmax(z))) if z.size else 2.0
+    low, high = cost_scale(z)
     return matrix_heatmap(
         z,
         row_labels,
         col_labels,
         title=title,
         colorscale=COST_COLORSCALE,
-        zmin=0.0,
-        zmax=top,
+        zmin=low,
+        zmax=high,
         colorbar_title="cost",
         show_sums=False,
     )
@@ -261,12 +318,12 @@ def plan_figure(
     *,
     title: str = "Plan N · P̂ (units of one prediction)",
 ) -> go.Figure:
-    """The transport plan ``N · P̂`` with its row and column sums, on a 0–1 scale.
-
-    The scale grows past 1 only when an entry does (possible when a marginal is soft).
+    """The transport plan ``N · P̂`` with its row and column sums, its colour scale from 0 to
+    the heaviest entry shown (:func:`plan_scale`): the heaviest cell is the darkest, however
+    light the plan.
     """
     z = np.asarray(plan, dtype=np.float64)
-    top = max(1.0, float(np.nanmax(z))) if z.size else 1.0
+    _, top = plan_scale(z)
     return matrix_heatmap(
         z,
         row_labels,
@@ -311,7 +368,8 @@ def add_cell_targets(
         )
     ]
     number = f".{decimals}f"
-    hover = f"{row_title} %{{y}} → %{{x}}: %{{customdata[2]:{number}}}<extra></extra>"
+    note = _scale_note(heatmap.zmin, heatmap.zmax, number)
+    hover = _hover(row_title, f"%{{customdata[2]:{number}}}", note)
     fig.add_trace(
         {
             "type": "scatter",
@@ -343,6 +401,8 @@ def add_cell_targets(
 MAX_CELLS_WITH_TEXT = 300
 """Past this many cells a matrix shows its values on hover only."""
 
+_COLORBAR_PX = 360  # the longest colour bar, at the top of a tall matrix
+
 
 def fit_matrix_figure(fig: go.Figure, rows: int, cols: int) -> go.Figure:
     """Size a :func:`matrix_heatmap` for its ``rows`` x ``cols`` cells: taller for many rows,
@@ -356,8 +416,12 @@ def fit_matrix_figure(fig: go.Figure, rows: int, cols: int) -> go.Figure:
     fig.update_traces(textfont={"size": size}, selector={"type": "heatmap"})
     if rows * cols > MAX_CELLS_WITH_TEXT:
         # Hundreds of numbers cannot be read and cost the browser most of its drawing time:
-        # the values stay in the hover labels.
-        fig.update_traces(texttemplate="", selector={"type": "heatmap"})
+        # the values stay in the hover labels. The colour bar keeps a screen's height at the
+        # top of a tall matrix, which the app shows in a scrolling box.
+        margin = fig.layout.margin
+        plot_px = height - (margin.t or 0) - (margin.b or 0)
+        bar = {"lenmode": "pixels", "len": min(plot_px, _COLORBAR_PX), "y": 1, "yanchor": "top"}
+        fig.update_traces(texttemplate="", colorbar=bar, selector={"type": "heatmap"})
     else:
         fig.update_traces(showscale=False, selector={"type": "heatmap"})
         if any(trace.name == "row sums" for trace in fig.data):
@@ -430,3 +494,200 @@ def app_matrix_figure(
         ]
     outline_cells(fig, *outlined)
     return fig
+
+
+# ------------------------------------------------------------------------------ Figure 1 (b)–(h)
+
+_PANEL_TEXT_CELLS = 48
+"""A Figure 1 panel writes its values in its cells up to this many cells (and 4 columns); past
+that its cells are too small for them."""
+_PANEL_TOP_PX = 64  # above each panel: its two-line title and the column labels
+_PANEL_GAP = 0.035  # between two panels of a row, as a fraction of the figure's width
+_PANEL_NUMBER = ".3f"  # the values in the panels, as the paper writes them
+
+
+def figure1_matrices(
+    cost: ArrayLike,
+    plans: Mapping[str, ArrayLike],
+    row_labels: Sequence[str],
+    col_labels: Sequence[str],
+    *,
+    panel_ids: Sequence[str] | None = None,
+    cost_title: str = "Cost C (b)",
+    title: str = "",
+    columns: int = 3,
+) -> go.Figure:
+    """The paper's Figure 1 (b)–(h) as matrices: the cost (b) at the top left, then one plan
+    per panel in rows of ``columns`` (the six presets of :data:`uotviz.figure1.PRESETS`: (c),
+    (d), (e) at ε = 0 above, (f), (g), (h) at ε = 0.05 below, as in the paper).
+
+    Args:
+        cost: the ``(N, K)`` cost (background column last), on its own colour scale
+            (:func:`cost_scale`).
+        plans: panel title -> ``(N, K)`` plan (units of one prediction), in the order drawn. The
+            plans share one colour scale from 0 to 1 (or to their heaviest entry, if above), so
+            that a colour means the same mass in every panel, as the paper's grey levels do.
+        row_labels, col_labels: the ``N`` and ``K`` labels.
+        panel_ids: what a click on each plan panel reports (e.g. the preset names), one per
+            plan; default the titles. See :func:`clicked_panel`.
+        cost_title, title: the cost panel's and the figure's titles.
+        columns: plan panels per row.
+
+    Returns:
+        The figure. Traces: the cost heatmap, the plan heatmaps (``z`` = the inputs, rows top
+        to bottom), then one trace of invisible markers per plan panel, one at each cell's
+        centre, with ``customdata = [panel id, value]``: a click on a plan panel selects one
+        (``st.plotly_chart`` selects markers, not heatmap cells). The values are written in
+        the cells when they fit (:data:`_PANEL_TEXT_CELLS`), and the plans' colour bar is
+        shown only when they are not.
+
+    Raises:
+        ValueError: if a matrix is not ``(N, K)`` or there are not as many ids as plans.
+    """
+    rows, cols = list(row_labels), list(col_labels)
+    titles = list(plans)
+    matrices = [np.asarray(m, dtype=np.float64) for m in (cost, *plans.values())]
+    if any(m.shape != (len(rows), len(cols)) for m in matrices):
+        shapes = [m.shape for m in matrices]
+        raise ValueError(f"matrices of shapes {shapes}, expected {(len(rows), len(cols))}")
+    ids = titles if panel_ids is None else [str(i) for i in panel_ids]
+    if len(ids) != len(titles):
+        raise ValueError(f"{len(ids)} panel ids for {len(titles)} plans")
+    columns = max(1, min(columns, len(titles) or 1))
+    grid = _PanelGrid(len(rows), columns, -(-len(titles) // columns) or 1, bool(title))
+    written = len(rows) * len(cols) <= _PANEL_TEXT_CELLS and len(cols) <= 4
+    costs = cost_scale(matrices[0])
+    top = max([1.0] + [float(np.nanmax(m)) for m in matrices[1:] if m.size])
+    layout = grid.layout(title)
+    bar_px = grid.panel_px
+    layout["coloraxis"] = _color_axis(PLAN_COLORSCALE, (0.0, top), "mass", bar_px, not written)
+    layout["coloraxis2"] = _color_axis(COST_COLORSCALE, costs, "cost", bar_px, False)
+    data, targets = [], []
+    places = [(0, 0)] + [(i // columns, 1 + i % columns) for i in range(len(titles))]
+    for index, (place, values) in enumerate(zip(places, matrices, strict=True)):
+        suffix = "" if index == 0 else str(index + 1)
+        is_cost = index == 0
+        note = _scale_note(*(costs if is_cost else (0.0, top)), _PANEL_NUMBER)
+        heatmap = _panel_heatmap(values, rows, cols, suffix, note, written)
+        heatmap["coloraxis"] = "coloraxis2" if is_cost else "coloraxis"
+        if not is_cost:  # the markers answer the hovers
+            heatmap.update(hoverinfo="skip", hovertemplate=None)
+            targets.append(_panel_targets(values, rows, cols, suffix, ids[index - 1], note))
+        data.append(heatmap)
+        grid.add_panel(layout, suffix, place, cost_title if is_cost else titles[index - 1], cols)
+    return unvalidated_figure(data + targets, layout)
+
+
+class _PanelGrid:
+    """The layout of :func:`figure1_matrices`: ``grid_rows`` rows of ``columns + 1`` panels of
+    ``rows`` matrix rows each, the cost's column first."""
+
+    def __init__(self, rows: int, columns: int, grid_rows: int, titled: bool) -> None:
+        self.rows, self.columns = rows, columns
+        self.panel_px = min(max(24 * rows, 110), 360)  # 24 px a row, within 110–360 px
+        # On the left, room for the cost panel's row labels (the others' sit in the gaps).
+        self.margin = {"l": 36, "r": 10, "t": 60 if titled else 10, "b": 10}
+        self.height = 30 + grid_rows * (_PANEL_TOP_PX + self.panel_px)
+        self.height += self.margin["t"] + self.margin["b"]
+        self.width = (1.0 - _PANEL_GAP * columns) / (columns + 1)
+
+    def layout(self, title: str) -> dict:
+        """The figure's layout, before its panels' axes and titles."""
+        layout: dict = {
+            "height": self.height, "margin": self.margin, "plot_bgcolor": "white",
+            "hovermode": "closest", "hoverdistance": -1, "showlegend": False,
+            "annotations": [],
+        }  # fmt: skip
+        if title:
+            layout["title"] = {"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 16}}
+        return layout
+
+    def add_panel(
+        self, layout: dict, suffix: str, place: tuple[int, int], title: str, cols: list[str]
+    ) -> None:
+        """Add the axes ``x{suffix}``, ``y{suffix}`` of the panel at ``place`` (grid row,
+        column) and its title to ``layout``. The axes span the cells exactly (the click
+        targets' markers would widen autoranges), row 0 at the top."""
+        grid_row, grid_column = place
+        plot_px = self.height - self.margin["t"] - self.margin["b"]
+        x0 = grid_column * (self.width + _PANEL_GAP)
+        top = 1.0 - (grid_row * (_PANEL_TOP_PX + self.panel_px) + _PANEL_TOP_PX) / plot_px
+        every = {"tickmode": "linear", "dtick": 1}
+        layout[f"xaxis{suffix}"] = {
+            "domain": [x0, x0 + self.width], "anchor": f"y{suffix}", "type": "category",
+            "side": "top", "tickfont": {"size": 11}, "showgrid": False, "fixedrange": True,
+            "range": [-0.5, len(cols) - 0.5], **(every if len(cols) <= 12 else {}),
+        }  # fmt: skip
+        layout[f"yaxis{suffix}"] = {
+            "domain": [max(top - self.panel_px / plot_px, 0.0), top], "anchor": f"x{suffix}",
+            "type": "category", "range": [self.rows - 0.5, -0.5], "tickfont": {"size": 11},
+            "showgrid": False, "fixedrange": True, **(every if self.rows <= 16 else {}),
+        }  # fmt: skip
+        layout["annotations"].append(
+            {
+                "text": title, "x": x0 + self.width / 2, "xref": "paper", "xanchor": "center",
+                "y": top, "yref": "paper", "yanchor": "bottom", "yshift": 20,
+                "showarrow": False, "font": {"size": 13},
+            }
+        )  # fmt: skip
+
+
+def _color_axis(
+    scale: str, ends: tuple[float, float], label: str, length_px: int, shown: bool
+) -> dict:
+    """A shared colour axis from ``ends[0]`` to ``ends[1]``; its colour bar (titled ``label``),
+    when ``shown``, ``length_px`` long at the top right."""
+    bar = {
+        "title": {"text": label, "side": "right"}, "thickness": 12, "lenmode": "pixels",
+        "len": min(length_px, _COLORBAR_PX), "y": 1.0, "yanchor": "top",
+    }  # fmt: skip
+    return {
+        "colorscale": plotly.colors.get_colorscale(scale),
+        "cmin": ends[0], "cmax": ends[1], "showscale": shown, "colorbar": bar,
+    }  # fmt: skip
+
+
+def _panel_heatmap(
+    values: np.ndarray, rows: list[str], cols: list[str], suffix: str, note: str, written: bool
+) -> dict:
+    """A Figure 1 panel's heatmap on the axes ``x{suffix}``, ``y{suffix}``; its values in its
+    cells when ``written``; ``note`` says the colour scale in the hover label."""
+    heatmap = {
+        "type": "heatmap", "z": _rounded(values), "x": cols, "y": rows,
+        "xaxis": f"x{suffix}", "yaxis": f"y{suffix}", "xgap": 1, "ygap": 1,
+        "hovertemplate": _hover("prediction", f"%{{z:{_PANEL_NUMBER}}}", note),
+    }  # fmt: skip
+    if written:
+        heatmap["texttemplate"] = f"%{{z:{_PANEL_NUMBER}}}"
+        heatmap["textfont"] = {"size": 11}
+    return heatmap
+
+
+def _panel_targets(
+    values: np.ndarray, rows: list[str], cols: list[str], suffix: str, panel_id: str, note: str
+) -> dict:
+    """Invisible markers at the centres of a Figure 1 panel's cells (axes ``x{suffix}``,
+    ``y{suffix}``), each with ``customdata = [panel_id, value]``."""
+    row_index, col_index = np.meshgrid(np.arange(len(rows)), np.arange(len(cols)), indexing="ij")
+    value = f"%{{customdata[1]:{_PANEL_NUMBER}}}"
+    hover = _hover("prediction", value, f"{note}<br>click: use these parameters")
+    return {
+        "type": "scatter", "mode": "markers", "name": f"panel {panel_id}",
+        "x": [cols[j] for j in col_index.ravel().tolist()],
+        "y": [rows[i] for i in row_index.ravel().tolist()],
+        "xaxis": f"x{suffix}", "yaxis": f"y{suffix}",
+        "customdata": [[panel_id, v] for v in _rounded(values.ravel())],
+        "marker": {"size": 18, "symbol": "square", "opacity": 0, "color": "black"},
+        "selected": {"marker": {"opacity": 0}}, "unselected": {"marker": {"opacity": 0}},
+        "hovertemplate": hover, "showlegend": False,
+    }  # fmt: skip
+
+
+def clicked_panel(point: Mapping[str, Any] | None) -> str | None:
+    """The id of the :func:`figure1_matrices` panel a clicked (selected) point belongs to: the
+    first entry of its ``customdata``, or None for a point that is not a panel's marker (the
+    cost panel's cells, nothing)."""
+    data = None if point is None else point.get("customdata")
+    if isinstance(data, Sequence) and not isinstance(data, str) and data:
+        return data[0] if isinstance(data[0], str) else None
+    return None

@@ -6,6 +6,8 @@ Pure functions from a :class:`~uotviz.transport.TransportResult`, a plan and a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -15,12 +17,18 @@ from uotviz.sliders import format_value
 from uotviz.transport import TransportResult
 
 __all__ = [
+    "MAX_DRAWN_ROWS",
     "MAX_MATRIX_ROWS",
+    "MAX_SENDERS",
+    "ROW_MIN_MASS",
+    "SENDER_MIN_MASS",
     "cost_title",
     "diagnostics",
-    "markdown_table",
+    "narrow_table",
     "plan_title",
+    "rows_caption",
     "rows_to_draw",
+    "senders",
     "summary_line",
     "summary_table",
     "weights_preset",
@@ -28,6 +36,20 @@ __all__ = [
 
 MAX_MATRIX_ROWS = 60
 """Above this many predictions (or anchors) the heatmaps show only the rows that matter."""
+
+MAX_DRAWN_ROWS = 300
+"""The most rows the app's heatmaps draw, the heaviest of the rows that matter: on the demo's
+coins, 74 of SSD300's 8,732 anchors matter at ε = 0.01 and are all drawn; 707 at ε = 0.05, and
+all of them at ε = 0.1 (a plan of 25 columns sends about 65 kB per hundred rows at every step)."""
+
+ROW_MIN_MASS = 1e-3
+"""A row matters, in a matrix too large to draw whole, when it sends a ground truth this much."""
+
+SENDER_MIN_MASS = 0.01
+"""A prediction is listed among those a ground truth receives from ("from") from this mass on."""
+
+MAX_SENDERS = 5
+"""The "from" column lists at most this many predictions per ground truth, then "…"."""
 
 
 def diagnostics(result: TransportResult, eps: float) -> str:
@@ -46,61 +68,101 @@ def diagnostics(result: TransportResult, eps: float) -> str:
 
 
 def rows_to_draw(
-    plan: ArrayLike, *, limit: int = MAX_MATRIX_ROWS, min_mass: float = 1e-3
+    plan: ArrayLike,
+    *,
+    limit: int = MAX_MATRIX_ROWS,
+    cap: int = MAX_DRAWN_ROWS,
+    min_mass: float = ROW_MIN_MASS,
 ) -> np.ndarray | None:
     """The rows a heatmap should show, or None to show them all.
 
     With at most ``limit`` rows, all are shown (None). Otherwise only the rows sending at least
     ``min_mass`` to the ground truths (the background column, last, does not count), the
-    ``limit`` heaviest of them, in row order; possibly none.
+    ``cap`` heaviest of them, in row order; possibly none.
     """
     z = np.asarray(plan, dtype=np.float64)
     if z.shape[0] <= limit:
         return None
     to_gt = z[:, :-1].sum(axis=1)
     rows = np.flatnonzero(to_gt >= min_mass)
-    if rows.size > limit:
-        heaviest = np.argsort(-to_gt[rows], kind="stable")[:limit]
+    if rows.size > cap:
+        heaviest = np.argsort(-to_gt[rows], kind="stable")[:cap]
         rows = np.sort(rows[heaviest])
     return rows
 
 
-def summary_table(summary: MatchingSummary, problem: MatchingProblem) -> dict[str, list]:
-    """One row per ground truth (GT): its label, category, the mass it receives, how many
-    predictions send it at least half a unit, and its unmatched mass."""
+def rows_caption(plan: ArrayLike, rows: ArrayLike | None, what: str = "predictions") -> str | None:
+    """What the matrices say above them when :func:`rows_to_draw` left rows out, or None when
+    they draw every row.
+
+    ``plan`` is the ``(N, M + 1)`` plan, ``rows`` the rows drawn, ``what`` the rows' name
+    (``"predictions"``, ``"anchors"``). The caption counts the rows that matter and says when
+    only the heaviest :data:`MAX_DRAWN_ROWS` of them are drawn.
+    """
+    if rows is None:
+        return None
+    z = np.asarray(plan, dtype=np.float64)
+    n, drawn = z.shape[0], len(rows)
+    matter = int((z[:, :-1].sum(axis=1) >= ROW_MIN_MASS).sum())
+    sending = f"sending at least {ROW_MIN_MASS:g} to a ground truth"
+    if drawn < matter:
+        return (
+            f"{n:,} {what}, {matter:,} of them {sending}: the matrices show the {drawn:,} "
+            "heaviest of those."
+        )
+    return f"{n:,} {what}: the matrices show the {drawn:,} {sending}."
+
+
+def senders(
+    plan: ArrayLike,
+    row_labels: Sequence[str],
+    column: int,
+    *,
+    min_mass: float = SENDER_MIN_MASS,
+    limit: int = MAX_SENDERS,
+) -> str:
+    """The predictions that send column ``column`` of an ``(N, K)`` plan at least ``min_mass``,
+    heaviest first (ties in row order), as ``"4: 0.748, 1: 0.250"`` with their ``row_labels``:
+    at most ``limit`` of them, then ``"…"``; ``""`` when none does."""
+    masses = np.asarray(plan, dtype=np.float64)[:, column]
+    rows = np.flatnonzero(masses >= min_mass)
+    rows = rows[np.argsort(-masses[rows], kind="stable")]
+    parts = [f"{row_labels[i]}: {masses[i]:.3f}" for i in rows[:limit].tolist()]
+    if rows.size > limit:
+        parts.append("…")
+    return ", ".join(parts)
+
+
+def summary_table(
+    summary: MatchingSummary, problem: MatchingProblem, plan: ArrayLike
+) -> dict[str, list]:
+    """One row per ground truth (GT), as columns (header -> values): its label, category, the
+    mass it receives, the predictions it receives it from (:func:`senders`), how many
+    predictions send it at least half a unit, and its unmatched mass.
+
+    ``plan`` is the ``(N, M + 1)`` plan ``summary`` was read from (units of one prediction,
+    background last). Masses are rounded to 3 decimals.
+    """
     m = len(problem.col_labels) - 1
     return {
         "GT": list(problem.col_labels[:m]),
         "category": list(problem.gt_names),
         "received": [round(float(v), 3) for v in summary.gt_mass.tolist()],
+        "from": [senders(plan, problem.row_labels, j) for j in range(m)],
         "preds ≥ 0.5": [int(v) for v in summary.predictions_per_gt.tolist()],
         "unmatched": [round(float(v), 3) for v in summary.unmatched_gt_mass.tolist()],
     }
 
 
-def markdown_table(columns: dict[str, list]) -> str:
-    """A GitHub-flavoured Markdown table of ``columns`` (header -> values, all of one length).
-
-    Numbers are right-aligned and floats written with 3 decimals; ``|`` and backslashes in the
-    text are escaped so that a category name cannot break the table.
-    """
-
-    def cell(value: object) -> str:
-        text = f"{value:.3f}" if isinstance(value, float) else str(value)
-        return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-
-    headers = list(columns)
-    rows = list(zip(*columns.values(), strict=True))
-    numeric = [
-        all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
-        for values in columns.values()
-    ]
-    lines = [
-        "| " + " | ".join(cell(h) for h in headers) + " |",
-        "| " + " | ".join("---:" if right else ":---" for right in numeric) + " |",
-    ]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
+def narrow_table(columns: dict[str, list]) -> dict[str, list]:
+    """:func:`summary_table`'s columns for a narrow panel: the label and the category in one
+    column (``"A cup"``, as the highlight selectbox names a ground truth), and the ``"from"``
+    lists broken between their entries only (a no-break space after each colon)."""
+    table = dict(columns)
+    categories = table.pop("category")
+    table["GT"] = [f"{label} {name}" for label, name in zip(table["GT"], categories, strict=True)]
+    table["from"] = [text.replace(": ", ":\u00a0") for text in table["from"]]
+    return table
 
 
 def summary_line(summary: MatchingSummary, n: int) -> str:

@@ -1,7 +1,8 @@
 """Two more views of the current matching problem: Figure 1's six matchings, and a sweep.
 
-* :func:`gallery_section`: the plans of the six presets of the paper's Figure 1 (panels (c)–(h))
-  drawn side by side on the image, as small multiples.
+* :func:`gallery_section`: the paper's Figure 1 (b)–(h) for the current image: the cost and the
+  plans of the six presets as matrices side by side (a click on a plan chooses its preset), and
+  on request the six matchings drawn on the image, as small multiples.
 * :func:`sweep_section`: one parameter (default ``tau2``) swept from one limit case to the other
   with the other two fixed; the plan heatmap carries one Plotly frame per value, so scrubbing its
   slider runs in the browser with no rerun of the script.
@@ -9,22 +10,25 @@
 Both cache what they solve in ``st.session_state`` under keys starting with ``key_prefix``,
 tagged with a fingerprint of the cost, so a new problem is never shown stale plans. The pure
 helpers (:func:`empty_message`, :func:`problem_fingerprint`, :func:`gallery_plans`,
+:func:`gallery_rows`, :func:`clicked_preset`, :func:`figure1_matrices_figure`,
 :func:`sweep_data`, :func:`sweep_caption`) need no running app.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
 from uotviz.figure1 import PRESETS
+from uotviz.figures import clicked_panel, figure1_matrices
 from uotviz.matching import MatchingProblem
+from uotviz.readout import MAX_MATRIX_ROWS, rows_to_draw
 from uotviz.scene_figure import figure1_gallery
-from uotviz.sliders import format_value
+from uotviz.sliders import format_value, preset_by_name
 from uotviz.sweep import (
     SWEEP_PARAMETERS,
     preset_plans,
@@ -33,12 +37,16 @@ from uotviz.sweep import (
     sweep_values,
 )
 from uotviz.ui.charts import prepare_figure, show_chart
+from uotviz.ui.params import apply_preset
 
 __all__ = [
     "DEFAULT_SWEEP",
     "SWEEP_COUNT",
+    "clicked_preset",
     "empty_message",
+    "figure1_matrices_figure",
     "gallery_plans",
+    "gallery_rows",
     "gallery_section",
     "make_room_for_titles",
     "problem_fingerprint",
@@ -171,6 +179,71 @@ def _image_of(image: object):
     return getattr(image, "image", image)
 
 
+def gallery_rows(plans: Sequence[np.ndarray]) -> np.ndarray | None:
+    """The rows the Figure 1 matrices draw, or None for all: with more than
+    :data:`~uotviz.readout.MAX_MATRIX_ROWS` rows, the rows that send a ground truth mass in any
+    of the ``plans`` (:func:`~uotviz.readout.rows_to_draw` of their largest entries), at most
+    that many, the heaviest; the first ones when no row does."""
+    largest = np.max(np.stack([np.asarray(plan, dtype=np.float64) for plan in plans]), axis=0)
+    rows = rows_to_draw(largest, cap=MAX_MATRIX_ROWS)
+    if rows is not None and not len(rows):
+        return np.arange(MAX_MATRIX_ROWS)
+    return rows
+
+
+def clicked_preset(point: Mapping | None) -> str | None:
+    """The name of the preset whose panel of :func:`figure1_matrices_figure` was clicked, or
+    None (the cost panel, or no panel)."""
+    name = clicked_panel(point)
+    return name if name is not None and preset_by_name(name) is not None else None
+
+
+def figure1_matrices_figure(problem: MatchingProblem, plans: Mapping[str, np.ndarray]) -> go.Figure:
+    """The cost and the six plans of :func:`gallery_plans` as the paper's Figure 1 (b)–(h),
+    each plan panel reporting its preset's name when clicked (:func:`clicked_preset`), of the
+    rows of :func:`gallery_rows`, prepared for :func:`~uotviz.ui.charts.show_chart`."""
+    rows = gallery_rows(list(plans.values()))
+    shown = slice(None) if rows is None else rows
+    labels = list(problem.row_labels) if rows is None else [problem.row_labels[i] for i in rows]
+    n = len(problem.row_labels)
+    note = "" if rows is None else f", {len(rows)} of {n} rows"
+    figure = figure1_matrices(
+        problem.cost.detach().cpu().numpy()[shown],
+        {title: plan[shown] for title, plan in plans.items()},
+        labels,
+        problem.col_labels,
+        panel_ids=[preset.name for preset in PRESETS],
+        cost_title="Cost C (b)",
+        title=f"The paper's Figure 1 (b)–(h) for this image{note}",
+    )
+    # Kept as shown: preparing it again at every run is then cheap (see show_chart).
+    return prepare_figure(figure, None, selectable=True)
+
+
+def _kept(state_key: str, key: tuple, make: Callable[[], object]) -> object:
+    """``make()``, kept in ``st.session_state[state_key]`` with ``key`` and made again only
+    when ``key`` changes."""
+    cached = st.session_state.get(state_key)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    value = make()
+    st.session_state[state_key] = (key, value)
+    return value
+
+
+def _use_clicked_preset(chart_key: str, counter_key: str) -> None:
+    """A panel of the Figure 1 matrices was clicked: choose its preset, as the preset selector
+    does, and count the click, which gives the next chart a new key (no selection left, so
+    that the same panel can be clicked again)."""
+    selection = st.session_state.get(chart_key, {}).get("selection", {})
+    points = selection.get("points") if isinstance(selection, Mapping) else None
+    name = clicked_preset(points[0] if points else None)
+    if name is not None:
+        st.session_state.preset = name
+        apply_preset()
+        st.session_state[counter_key] = st.session_state.get(counter_key, 0) + 1
+
+
 def gallery_section(
     problem: MatchingProblem,
     image: object,
@@ -178,7 +251,9 @@ def gallery_section(
     height: int,
     key_prefix: str,
 ) -> None:
-    """Figure 1's six matchings (panels (c)–(h)) of the current problem, side by side.
+    """Figure 1 of the paper for the current problem: the cost and the six plans (panels
+    (b)–(h)) as matrices, a click on a plan choosing its preset; below, on request, the six
+    matchings drawn on the image as small scenes.
 
     Args:
         problem: the current matching problem.
@@ -190,37 +265,72 @@ def gallery_section(
     if message is not None:
         st.info(message)
         return
-    state_key = f"{key_prefix}_gallery"
-    picture = _image_of(image)
-    size = None if picture is None else getattr(picture, "size", None)
-    figure_key = (problem_fingerprint(problem), width, height, id(picture), size)
-    cached = st.session_state.get(state_key)
+    fingerprint = problem_fingerprint(problem)
+
+    def solved() -> dict[str, np.ndarray]:
+        with st.spinner("Solving the six presets…"):
+            return gallery_plans(problem)
+
     try:
-        if cached is not None and cached[0] == figure_key:
-            figure = cached[1]
-        else:
-            with st.spinner("Solving the six presets…"):
-                plans = gallery_plans(problem)
-            figure = figure1_gallery(
-                picture,
-                width,
-                height,
-                problem,
-                plans,
-                title="The six matchings of the paper's Figure 1, on this image",
-            )
-            make_room_for_titles(figure)
-            # Kept as shown: preparing it again at every run is then cheap (see show_chart).
-            figure = prepare_figure(figure, None, selectable=False)
-            st.session_state[state_key] = (figure_key, figure)
+        plans = _kept(f"{key_prefix}_gallery_plans", (fingerprint,), solved)
+        matrices = _kept(
+            f"{key_prefix}_gallery_matrices",
+            (fingerprint,),
+            lambda: figure1_matrices_figure(problem, plans),
+        )
     except ValueError as error:
         st.error(f"The presets cannot be drawn: {error}")
         return
     st.caption(
         "Top row, ε = 0: each prediction to its cheapest column (c), Hungarian matching (d), "
         "each ground truth to its best prediction (e). Bottom row, ε = 0.05: unbalanced OT "
-        "close to (c) (f), balanced OT (g), unbalanced OT close to (e) (h)."
+        "close to (c) (f), balanced OT (g), unbalanced OT close to (e) (h). The plans share "
+        "one colour scale. Click a plan to set the parameters to its preset."
     )
+    counter_key = f"{key_prefix}_gallery_clicks"
+    chart_key = f"{key_prefix}_gallery_matrices_chart_{st.session_state.get(counter_key, 0)}"
+    show_chart(
+        matrices,
+        key=chart_key,
+        on_select=lambda: _use_clicked_preset(chart_key, counter_key),
+        config={"displayModeBar": False},
+    )
+    if st.toggle("Also draw the six matchings on the image", key=f"{key_prefix}_gallery_scenes"):
+        _gallery_scenes(problem, image, width, height, plans, key_prefix)
+
+
+def _gallery_scenes(
+    problem: MatchingProblem,
+    image: object,
+    width: int,
+    height: int,
+    plans: Mapping[str, np.ndarray],
+    key_prefix: str,
+) -> None:
+    """The six matchings of :func:`gallery_plans` as small scenes on the image, side by side
+    (:func:`~uotviz.scene_figure.figure1_gallery`)."""
+    picture = _image_of(image)
+    size = None if picture is None else getattr(picture, "size", None)
+
+    def drawn() -> go.Figure:
+        figure = figure1_gallery(
+            picture,
+            width,
+            height,
+            problem,
+            plans,
+            title="The six matchings of the paper's Figure 1, on this image",
+        )
+        make_room_for_titles(figure)
+        # Kept as shown: preparing it again at every run is then cheap (see show_chart).
+        return prepare_figure(figure, None, selectable=False)
+
+    key = (problem_fingerprint(problem), width, height, id(picture), size)
+    try:
+        figure = _kept(f"{key_prefix}_gallery", key, drawn)
+    except ValueError as error:
+        st.error(f"The matchings cannot be drawn on the image: {error}")
+        return
     show_chart(figure, key=f"{key_prefix}_gallery_chart")
 
 

@@ -25,33 +25,36 @@ from uotviz.export import plan_csv, plan_json, solve_diagnostics
 from uotviz.figures import app_matrix_figure
 from uotviz.matching import CostSettings, MatchingProblem, build_matching_problem, summarise
 from uotviz.readout import (
-    MAX_MATRIX_ROWS,
+    SENDER_MIN_MASS,
     cost_title,
     diagnostics,
-    markdown_table,
+    narrow_table,
     plan_title,
+    rows_caption,
     rows_to_draw,
     summary_line,
     summary_table,
 )
-from uotviz.scene_figure import picture_jpeg, scene_figure, scene_height
-from uotviz.selection import cell_from_point, scene_pick_from_point
+from uotviz.scene_figure import PRESENTATION, SceneStyle, picture_jpeg, scene_figure
+from uotviz.selection import pick_from_point
 from uotviz.sources import DataSource
 from uotviz.transport import TransportResult, solve
 from uotviz.ui.charts import clicked_point, column_width, live_chart, media_url
 from uotviz.ui.extras import gallery_section, sweep_section
 from uotviz.ui.heap import settle_heap
 from uotviz.ui.params import transport_controls
+from uotviz.ui.presentation import presenting
 from uotviz.ui.urlstate import sync_url
 
 __all__ = ["load_image", "matching_problem", "matching_view", "needs_simulation"]
 
-MIN_MASS = 0.01  # lines, discs and "receives mass" below this are not drawn
 NONE = -1  # the highlight selectboxes' "nothing highlighted" (a selectbox shows None as empty)
 SCENE_WIDTH_PX = 560  # the scene column's width on a laptop screen, until the browser says
 _TABLE_ROWS = 8  # past this many ground truths the summary table scrolls
-_TABLE_HEIGHT_PX = 330
+_TABLE_ROW_PX = 35  # st.dataframe's row (and header) height
+_TABLE_WRAPPED_ROW_PX = 66  # three lines: st.dataframe wraps text in rows over 64 px
 _MATRIX_KEYS = ("cost_chart", "plan_chart")
+_MATRIX_BOX_PX = 760  # a taller heatmap scrolls in a box of this height
 _SCENE_KEY = "scene_chart"
 
 
@@ -160,7 +163,7 @@ def _scene_clicked(problem: MatchingProblem) -> None:
     point = _clicked(_SCENE_KEY)
     if point is None:
         return
-    row, column = scene_pick_from_point(point, problem.row_labels, problem.col_labels)
+    row, column = pick_from_point(point, len(problem.col_labels) - 1, len(problem.row_labels))
     if row is None and column is None:
         return
     st.session_state.highlight_pred = NONE if row is None else row
@@ -171,7 +174,7 @@ def _cell_clicked(chart_key: str, gt_count: int) -> None:
     point = _clicked(chart_key)
     if point is None:
         return
-    row, column = cell_from_point(point, gt_count)
+    row, column = pick_from_point(point, gt_count)
     if row is None:
         return
     st.session_state.highlight_pred = row
@@ -284,10 +287,7 @@ def _matrix_figures(
     matrices = _Matrices(gt_count=k - 1, wide=k > 4)  # past 4 columns cells no longer fit
     if rows is not None:
         what = "anchors" if settings.anchors else "predictions"
-        matrices.caption = (
-            f"{n:,} {what}: the matrices show only the {len(rows):,} rows sending at least "
-            f"0.001 to a ground truth (at most {MAX_MATRIX_ROWS}, the heaviest)."
-        )
+        matrices.caption = rows_caption(plan, rows, what)
         if not len(rows):
             matrices.message = "No row sends mass to a ground truth: there is nothing to draw."
             return matrices
@@ -319,15 +319,33 @@ def _matrix_columns(matrices: _Matrices) -> tuple[DeltaGenerator, DeltaGenerator
     return cost_col, plan_col
 
 
+def _presentation_places(
+    matrices: _Matrices, side_col: DeltaGenerator
+) -> tuple[DeltaGenerator, DeltaGenerator] | None:
+    """In presentation mode: the plan at the top of the side column, beside the picture, and
+    the cost under everything; None (and the message) when there is nothing to draw."""
+    if matrices.message:
+        side_col.info(matrices.message)
+        return None
+    plan_place = side_col.container()
+    if matrices.caption:
+        side_col.caption(matrices.caption)
+    return st.container(), plan_place
+
+
 def _show_matrices(
     matrices: _Matrices,
     columns: tuple[DeltaGenerator, DeltaGenerator],
     file_stem: str,
     plotly_url: str | None,
 ) -> None:
-    """The heatmaps of :func:`_matrix_figures` in the places of :func:`_matrix_columns`."""
+    """The heatmaps of :func:`_matrix_figures` in the places of :func:`_matrix_columns`, each in
+    a box that scrolls when the heatmap is taller than :data:`_MATRIX_BOX_PX` (hundreds of
+    rows, each still as tall as its labels)."""
     for column, fig, key in zip(columns, (matrices.cost, matrices.plan), _MATRIX_KEYS, strict=True):
-        with column:
+        tall = (fig.layout.height or 0) > _MATRIX_BOX_PX
+        # The same box either way: the chart stays mounted when the rows outgrow it.
+        with column.container(height=_MATRIX_BOX_PX if tall else "content", border=tall):
             live_chart(
                 fig,
                 key=key,
@@ -371,7 +389,9 @@ def _scene_chart(
     """The matching drawn on the picture, sized for the scene column (raises ValueError when
     it cannot be drawn)."""
     highlight_pred, highlight_gt = highlight
-    figure = scene_figure(
+    # Sized for the column's width (once the browser has measured it): the picture's height
+    # follows it, and its labels are laid out at that scale.
+    return scene_figure(
         None if image is None else image.image,
         scene.width,
         scene.height,
@@ -380,14 +400,11 @@ def _scene_chart(
         highlight_pred=highlight_pred,
         highlight_gt=highlight_gt,
         max_predictions=max_drawn,
-        min_mass=MIN_MASS,
         title=f"{scene.file_name}: the matching on the image",
         picture_url=None if image is None else picture_url(image, "scene"),
+        figure_width_px=column_width(_SCENE_KEY) or SCENE_WIDTH_PX,
+        style=PRESENTATION if presenting() else SceneStyle(),
     )
-    # As tall as the picture is at the column's width (once the browser has measured it).
-    width = column_width(_SCENE_KEY) or SCENE_WIDTH_PX
-    figure.update_layout(height=scene_height(width, scene.width, scene.height))
-    return figure
 
 
 def _limit_case_note(params: tuple[float, float, float], n: int, k: int) -> str | None:
@@ -446,7 +463,10 @@ def matching_view(
     matrices = _matrix_figures(
         problem, problem_key, plan, settings, params, rows, highlight, plotly_url is None
     )
-    matrix_columns = _matrix_columns(matrices)  # below the scene and the side panel
+    if presenting():  # the plan beside the picture, for one projector screen
+        matrix_columns = _presentation_places(matrices, side_col)
+    else:
+        matrix_columns = _matrix_columns(matrices)  # below the scene and the side panel
     with scene_col:
         try:
             figure = _scene_chart(scene, image, problem, plan, highlight, max_drawn)
@@ -466,12 +486,43 @@ def matching_view(
         summary = summarise(result.plan)
         st.markdown("**Matching summary**  \n" + summary_line(summary, n))
         if k > 1:
-            # A Markdown table: lighter to send and to draw at every step than st.dataframe.
-            table = markdown_table(summary_table(summary, problem))
-            if k - 1 > _TABLE_ROWS:
-                st.container(height=_TABLE_HEIGHT_PX).markdown(table)
-            else:
-                st.markdown(table)
+            # Sortable by any column. The widths fill a 380 px panel (a 1500 px window),
+            # where the "from" lists and long categories wrap over three lines.
+            table = narrow_table(summary_table(summary, problem, plan))
+            # Rows of three lines where a cell may not fit one: several predictions in a
+            # "from", or more than about 6 characters in the 60 px "GT" column ("A coin").
+            wrap = any(", " in f for f in table["from"]) or any(len(g) > 6 for g in table["GT"])
+            row_px = _TABLE_WRAPPED_ROW_PX if wrap else _TABLE_ROW_PX
+            number, text = st.column_config.NumberColumn, st.column_config.TextColumn
+            st.dataframe(
+                table,
+                hide_index=True,
+                width="stretch",
+                height=round(_TABLE_ROW_PX + (_TABLE_ROWS + 0.5) * row_px)
+                if k - 1 > _TABLE_ROWS
+                else "content",
+                row_height=row_px,
+                column_config={
+                    "GT": text(width=60, help="The ground truth and its category"),
+                    "received": number(
+                        format="%.3f", width=64, help="The mass it receives (its column sum)"
+                    ),
+                    "from": text(
+                        width=134,
+                        help=f"The predictions sending it at least {SENDER_MIN_MASS:g}, "
+                        "heaviest first",
+                    ),
+                    "preds ≥ 0.5": number(
+                        "≥ 0.5",
+                        format="%d",
+                        width=42,
+                        help="How many predictions send it at least half a unit",
+                    ),
+                    "unmatched": number(
+                        format="%.3f", width=82, help="1 − received, when positive"
+                    ),
+                },
+            )
         _highlight_controls(problem, drawable)
         st.caption(diagnostics(result, eps))
         _downloads(problem, plan, result, settings, params, image_id, scene.file_name)
