@@ -173,13 +173,19 @@ def test_the_demo_opens_on_the_figure1_scene(app: AppTest) -> None:
 
 
 def test_the_ground_truth_table_says_what_each_one_received_and_from_whom(app: AppTest) -> None:
-    (table,) = app.dataframe
-    frame = table.value
-    assert list(frame.columns) == ["GT", "received", "from", "preds ≥ 0.5", "unmatched"]
-    assert frame["GT"].str.startswith(("A ", "B ")).all()
+    (table,) = [
+        json.loads(element.proto.json)
+        for element in app.get("bidi_component")
+        if element.proto.id.endswith("-gt_table")
+    ]
+    names = [column["name"] for column in table["columns"]]
+    assert names == ["GT", "received", "from", "preds ≥ 0.5", "unmatched"]
+    frame = {name: [row[k] for row in table["rows"]] for k, name in enumerate(names)}
+    assert [gt[:2] for gt in frame["GT"]] == ["A ", "B "]
     # the default preset, OT (g): A receives 0.748 from prediction 4 and 0.250 from 1
     assert frame["from"][0] == "4:\u00a00.748, 1:\u00a00.250"
-    assert frame["received"].tolist() == pytest.approx([1.0, 1.0], abs=1e-3)
+    assert frame["received"] == pytest.approx([1.0, 1.0], abs=1e-3)
+    assert [column["digits"] for column in table["columns"]] == [None, 3, None, 0, 3]
 
 
 @pytest.mark.parametrize("preset", PRESETS, ids=lambda preset: preset.panel)

@@ -44,15 +44,13 @@ from uotviz.ui.extras import gallery_section, sweep_section
 from uotviz.ui.heap import settle_heap
 from uotviz.ui.params import transport_controls
 from uotviz.ui.presentation import presenting
+from uotviz.ui.table import sortable_table
 from uotviz.ui.urlstate import sync_url
 
 __all__ = ["load_image", "matching_problem", "matching_view", "needs_simulation"]
 
 NONE = -1  # the highlight selectboxes' "nothing highlighted" (a selectbox shows None as empty)
 SCENE_WIDTH_PX = 560  # the scene column's width on a laptop screen, until the browser says
-_TABLE_ROWS = 8  # past this many ground truths the summary table scrolls
-_TABLE_ROW_PX = 35  # st.dataframe's row (and header) height
-_TABLE_WRAPPED_ROW_PX = 66  # three lines: st.dataframe wraps text in rows over 64 px
 _MATRIX_KEYS = ("cost_chart", "plan_chart")
 _MATRIX_BOX_PX = 760  # a taller heatmap scrolls in a box of this height
 _SCENE_KEY = "scene_chart"
@@ -486,41 +484,17 @@ def matching_view(
         summary = summarise(result.plan)
         st.markdown("**Matching summary**  \n" + summary_line(summary, n))
         if k > 1:
-            # Sortable by any column. The widths fill a 380 px panel (a 1500 px window),
-            # where the "from" lists and long categories wrap over three lines.
-            table = narrow_table(summary_table(summary, problem, plan))
-            # Rows of three lines where a cell may not fit one: several predictions in a
-            # "from", or more than about 6 characters in the 60 px "GT" column ("A coin").
-            wrap = any(", " in f for f in table["from"]) or any(len(g) > 6 for g in table["GT"])
-            row_px = _TABLE_WRAPPED_ROW_PX if wrap else _TABLE_ROW_PX
-            number, text = st.column_config.NumberColumn, st.column_config.TextColumn
-            st.dataframe(
-                table,
-                hide_index=True,
-                width="stretch",
-                height=round(_TABLE_ROW_PX + (_TABLE_ROWS + 0.5) * row_px)
-                if k - 1 > _TABLE_ROWS
-                else "content",
-                row_height=row_px,
-                column_config={
-                    "GT": text(width=60, help="The ground truth and its category"),
-                    "received": number(
-                        format="%.3f", width=64, help="The mass it receives (its column sum)"
-                    ),
-                    "from": text(
-                        width=134,
-                        help=f"The predictions sending it at least {SENDER_MIN_MASS:g}, "
-                        "heaviest first",
-                    ),
-                    "preds ≥ 0.5": number(
-                        "≥ 0.5",
-                        format="%d",
-                        width=42,
-                        help="How many predictions send it at least half a unit",
-                    ),
-                    "unmatched": number(
-                        format="%.3f", width=82, help="1 − received, when positive"
-                    ),
+            sortable_table(
+                narrow_table(summary_table(summary, problem, plan)),
+                key="gt_table",
+                digits={"received": 3, "preds ≥ 0.5": 0, "unmatched": 3},
+                helps={
+                    "GT": "The ground truth and its category",
+                    "received": "The mass it receives (its column sum)",
+                    "from": f"The predictions sending it at least {SENDER_MIN_MASS:g}, "
+                    "heaviest first",
+                    "preds ≥ 0.5": "How many predictions send it at least half a unit",
+                    "unmatched": "1 − received, when positive",
                 },
             )
         _highlight_controls(problem, drawable)

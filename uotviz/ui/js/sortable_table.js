@@ -1,0 +1,81 @@
+// A light, sortable table: a click on a column's header sorts the rows by it (again: the other
+// way). The sort is kept when the app sends new rows (a slider step), and every cell is written
+// as text. Far cheaper to redraw at every step than st.dataframe's grid.
+//
+// data: {columns: [{name, help, digits (numbers) or null (text)}], rows: [[cell, ...]],
+// maxHeight: px before the table scrolls}.
+
+function formatted(value, digits) {
+    if (digits === null || digits === undefined || typeof value !== "number") return String(value);
+    return value.toFixed(digits);
+}
+
+function sortedRows(state, rows) {
+    if (state.sortColumn === null) return rows;
+    const k = state.sortColumn, sign = state.descending ? -1 : 1;
+    const key = (row) => row[k];
+    return [...rows].sort((a, b) => {
+        const x = key(a), y = key(b);
+        if (typeof x === "number" && typeof y === "number") return sign * (x - y);
+        return sign * String(x).localeCompare(String(y), undefined, { numeric: true });
+    });
+}
+
+function render(state) {
+    const { columns, rows } = state.data;
+    state.head.replaceChildren();
+    columns.forEach((column, k) => {
+        const th = document.createElement("th");
+        th.scope = "col";
+        const button = document.createElement("button");
+        button.type = "button";
+        const arrow = state.sortColumn === k ? (state.descending ? " ▼" : " ▲") : "";
+        button.textContent = column.name + arrow;
+        if (column.help) button.title = column.help;
+        button.addEventListener("click", () => {
+            state.descending = state.sortColumn === k ? !state.descending : false;
+            state.sortColumn = k;
+            render(state);
+        });
+        th.setAttribute(
+            "aria-sort",
+            state.sortColumn === k ? (state.descending ? "descending" : "ascending") : "none"
+        );
+        if (column.digits !== null && column.digits !== undefined) th.className = "number";
+        th.appendChild(button);
+        state.head.appendChild(th);
+    });
+    state.body.replaceChildren();
+    for (const row of sortedRows(state, rows)) {
+        const tr = document.createElement("tr");
+        row.forEach((cell, k) => {
+            const td = document.createElement("td");
+            const digits = columns[k].digits;
+            td.textContent = formatted(cell, digits);
+            if (digits !== null && digits !== undefined) td.className = "number";
+            tr.appendChild(td);
+        });
+        state.body.appendChild(tr);
+    }
+}
+
+export default function ({ data, parentElement }) {
+    let state = parentElement.__uotvizTable;
+    if (!state) {
+        const box = document.createElement("div");
+        box.className = "uotviz-table";
+        const table = document.createElement("table");
+        const thead = document.createElement("thead");
+        const head = document.createElement("tr");
+        const body = document.createElement("tbody");
+        thead.appendChild(head);
+        table.append(thead, body);
+        box.appendChild(table);
+        parentElement.appendChild(box);
+        state = { box, head, body, sortColumn: null, descending: false };
+        parentElement.__uotvizTable = state;
+    }
+    state.data = data;
+    state.box.style.maxHeight = `${data.maxHeight ?? 360}px`;
+    render(state);
+}
