@@ -9,10 +9,10 @@ again. This measures both, and a first drawing (``Plotly.newPlot``) of each figu
 For each demo image (``--images``, default 1 and 7) the figures the app builds on a step are made
 with the package's pure modules, at ε = 0.05, τ1 = τ2 = ∞, nothing highlighted:
 
-* scene: :func:`uotviz.scene_figure.scene_figure` (40 predictions at most, lines from 0.01), with
+* scene: :func:`uotviz.plots.scene.scene_figure` (40 predictions at most, lines from 0.01), with
   the height the app gives it at that width;
-* plan: :func:`uotviz.figures.app_matrix_figure` of the rows :func:`uotviz.readout.rows_to_draw`
-  keeps, as the app draws it;
+* plan: :func:`uotviz.plots.matrices.app_matrix_figure` of the rows
+  :func:`uotviz.readout.rows_to_draw` keeps, as the app draws it;
 * cost: the same for the cost matrix (not redrawn on a step, as long as the cost does not
   change, but shown for comparison).
 
@@ -61,10 +61,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from tests.streamlit_harness import CHROMIUM_ARGS, chromium_path  # noqa: E402
-from uotviz.figures import app_matrix_figure, unvalidated_figure  # noqa: E402
 from uotviz.matching import CostSettings, MatchingProblem, build_matching_problem  # noqa: E402
+from uotviz.plots.matrices import app_matrix_figure, unvalidated_figure  # noqa: E402
+from uotviz.plots.scene import scene_figure  # noqa: E402
 from uotviz.readout import cost_title, plan_title, rows_to_draw  # noqa: E402
-from uotviz.scene_figure import scene_figure, scene_height  # noqa: E402
 from uotviz.sliders import format_value  # noqa: E402
 from uotviz.sources import DEMO, DataSource, demo_config, load_configured  # noqa: E402
 from uotviz.transport import solve  # noqa: E402
@@ -72,7 +72,6 @@ from uotviz.ui.charts import prepare_figure, step_texts  # noqa: E402
 
 EPS, EPS_NEXT = 0.05, 0.1  # the measured step: ε = 0.05 and the slider's next value
 MAX_PREDICTIONS = 40  # as the app's matching view draws them
-MIN_MASS = 0.01
 SCENE_WIDTH_PX = 532  # the app's scene column at a 1400 px wide window
 MATRIX_WIDTH_PX = 438  # and its matrix columns
 DIV_WIDTH_PX = 800
@@ -219,10 +218,9 @@ def image_figures(source: DataSource, image_id: int) -> tuple[str, list[Measured
             problem,
             plan,
             max_predictions=MAX_PREDICTIONS,
-            min_mass=MIN_MASS,
             title=f"{scene.file_name}: the matching on the image",
+            figure_width_px=SCENE_WIDTH_PX,
         )
-        fig.update_layout(height=scene_height(SCENE_WIDTH_PX, scene.width, scene.height))
         return fig
 
     plan, next_plan = plan_at(EPS), plan_at(EPS_NEXT)

@@ -17,7 +17,7 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from uotviz.figures import unvalidated_figure  # noqa: E402
+from uotviz.plots.matrices import unvalidated_figure  # noqa: E402
 from uotviz.sliders import EPS_VALUES, format_value  # noqa: E402
 from uotviz.ui.charts import live_chart, plotly_js_url  # noqa: E402
 from uotviz.ui.heap import settle_heap  # noqa: E402

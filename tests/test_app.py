@@ -16,8 +16,8 @@ from streamlit.testing.v1 import AppTest
 
 from uotviz.data.demo import FIGURE1_IMAGE_ID
 from uotviz.figure1 import PRESETS
+from uotviz.plots.scene import scene_height
 from uotviz.readout import MAX_DRAWN_ROWS
-from uotviz.scene_figure import scene_height
 from uotviz.sliders import CUSTOM, EPS_VALUES, TAU_VALUES, preset_names
 
 INF = math.inf

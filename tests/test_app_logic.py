@@ -16,8 +16,9 @@ from uotviz import figure1
 from uotviz.browse import filter_images, image_label, random_image, step_image
 from uotviz.costs import CostWeights, matching_cost
 from uotviz.data.errors import DataError
-from uotviz.figures import add_cell_targets, plan_figure
 from uotviz.matching import CostSettings, build_matching_problem, summarise
+from uotviz.plots.matrices import add_cell_targets, plan_figure
+from uotviz.plots.selection import pick_from_point
 from uotviz.readout import (
     MAX_DRAWN_ROWS,
     cost_title,
@@ -29,7 +30,6 @@ from uotviz.readout import (
     summary_table,
     weights_preset,
 )
-from uotviz.selection import pick_from_point
 from uotviz.sources import DEMO, UPLOAD, UploadedFile, demo_config, load_configured, load_uploads
 from uotviz.transport import solve
 
@@ -251,7 +251,7 @@ def test_the_summary_table_says_which_predictions_each_ground_truth_received() -
 
 
 def test_app_matrix_figure_draws_the_shown_rows_clickable_and_outlined() -> None:
-    from uotviz.figures import app_matrix_figure
+    from uotviz.plots.matrices import app_matrix_figure
 
     plan = _figure1_plan().numpy()
     labels, cols = ["1", "2", "3", "4", "5"], ["A", "B", "∅"]
@@ -277,7 +277,7 @@ def test_app_matrix_figure_draws_the_shown_rows_clickable_and_outlined() -> None
 
 
 def test_a_matrix_with_its_values_written_needs_no_colour_bar() -> None:
-    from uotviz.figures import MAX_CELLS_WITH_TEXT, app_matrix_figure
+    from uotviz.plots.matrices import MAX_CELLS_WITH_TEXT, app_matrix_figure
 
     small = np.full((5, 3), 0.2)
     labels, cols = [str(i + 1) for i in range(5)], ["A", "B", "∅"]

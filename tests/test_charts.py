@@ -14,10 +14,10 @@ import plotly.io as pio
 import pytest
 from PIL import Image
 
-from uotviz.figures import app_matrix_figure, unvalidated_figure
 from uotviz.matching import CostSettings, build_matching_problem
+from uotviz.plots.matrices import app_matrix_figure, unvalidated_figure
+from uotviz.plots.scene import scene_figure
 from uotviz.readout import plan_title
-from uotviz.scene_figure import scene_figure
 from uotviz.sources import DEMO, demo_config, load_configured
 from uotviz.transport import solve
 from uotviz.ui.charts import FONT, prepare_figure, step_texts, valid_width

@@ -10,7 +10,7 @@ import torch
 
 from uotviz import figure1
 from uotviz.costs import CostWeights, matching_cost
-from uotviz.figures import (
+from uotviz.plots.matrices import (
     PLAN_SCALE_FLOOR,
     app_matrix_figure,
     clicked_panel,

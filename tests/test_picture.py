@@ -1,4 +1,4 @@
-"""What the matching picture shows (uotviz.picture), checked on the paper's Figure 1.
+"""What the matching picture shows (uotviz.plots.picture), checked on the paper's Figure 1.
 
 The plans are the paper's own numbers (De Plaen et al., CVPR 2023, Figure 1 (c)-(h)), written
 out here, not computed by the package's solver: the encodings are tested against what the
@@ -12,16 +12,16 @@ import itertools
 import numpy as np
 import pytest
 
-from tests.test_scene_figure import make_problem
+from tests.test_scene import make_problem
 from uotviz import figure1
-from uotviz.picture import (
+from uotviz.plots.picture import (
     BACKGROUND_GREY,
     GT_PALETTE,
     MIN_MASS,
     describe_picture,
     link_width,
 )
-from uotviz.scene_figure import PRESENTATION, SceneStyle
+from uotviz.plots.scene import PRESENTATION, SceneStyle
 
 WIDTH, HEIGHT = 480, 430
 RED, BLUE = GT_PALETTE[0], GT_PALETTE[1]

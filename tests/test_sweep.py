@@ -14,7 +14,7 @@ from tests.test_transport import pot_plan
 from uotviz import figure1
 from uotviz.costs import matching_cost
 from uotviz.matching import MatchingProblem, column_letters
-from uotviz.scene_figure import figure1_gallery
+from uotviz.plots.scene import figure1_gallery
 from uotviz.sliders import format_value
 from uotviz.sweep import (
     SWEEP_PARAMETERS,

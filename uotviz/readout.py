@@ -13,6 +13,7 @@ from numpy.typing import ArrayLike
 
 from uotviz.costs import CostWeights
 from uotviz.matching import COST_PRESETS, CostSettings, MatchingProblem, MatchingSummary
+from uotviz.plots.picture import MIN_MASS
 from uotviz.sliders import format_value
 from uotviz.transport import TransportResult
 
@@ -21,7 +22,6 @@ __all__ = [
     "MAX_MATRIX_ROWS",
     "MAX_SENDERS",
     "ROW_MIN_MASS",
-    "SENDER_MIN_MASS",
     "cost_title",
     "diagnostics",
     "narrow_table",
@@ -44,9 +44,6 @@ all of them at ε = 0.1 (a plan of 25 columns sends about 65 kB per hundred rows
 
 ROW_MIN_MASS = 1e-3
 """A row matters, in a matrix too large to draw whole, when it sends a ground truth this much."""
-
-SENDER_MIN_MASS = 0.01
-"""A prediction is listed among those a ground truth receives from ("from") from this mass on."""
 
 MAX_SENDERS = 5
 """The "from" column lists at most this many predictions per ground truth, then "…"."""
@@ -118,7 +115,7 @@ def senders(
     row_labels: Sequence[str],
     column: int,
     *,
-    min_mass: float = SENDER_MIN_MASS,
+    min_mass: float = MIN_MASS,
     limit: int = MAX_SENDERS,
 ) -> str:
     """The predictions that send column ``column`` of an ``(N, K)`` plan at least ``min_mass``,

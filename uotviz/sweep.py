@@ -22,8 +22,8 @@ import plotly.graph_objects as go
 from torch import Tensor
 
 from uotviz.figure1 import PRESETS, Preset
-from uotviz.figures import PLAN_COLORSCALE, fit_matrix_figure, matrix_heatmap, sum_style
 from uotviz.matching import MatchingProblem
+from uotviz.plots.matrices import PLAN_COLORSCALE, fit_matrix_figure, matrix_heatmap, sum_style
 from uotviz.readout import MAX_MATRIX_ROWS
 from uotviz.sliders import EPS_VALUES, TAU_VALUES, format_value
 from uotviz.transport import solve, solve_batch_params
@@ -244,7 +244,7 @@ def sweep_figure(
 ) -> go.Figure:
     """The plan heatmap of a sweep, one Plotly frame per value, scrubbed with Plotly's slider.
 
-    It looks like :func:`uotviz.figures.plan_figure` (rows = predictions, columns = ground
+    It looks like :func:`uotviz.plots.matrices.plan_figure` (rows = predictions, columns = ground
     truths then ``∅``, values in the cells, row and column sums beside the matrix), on one colour
     range for all frames: 0 to the largest entry of any frame (at least 1). The layout's
     ``sliders[0]`` has one step per value, labelled with :func:`~uotviz.sliders.format_value`,

@@ -31,7 +31,7 @@ the app's figures for them).
 A live chart is redrawn cheaply only when its traces are the same as before: any change of a
 trace's data makes plotly.js compute and draw the whole figure again (about as long as a new
 chart), while layout shapes and annotations that changed are redrawn one by one. The scene
-(:mod:`uotviz.scene_figure`) draws what a slider step changes with shapes, and its hover texts,
+(:mod:`uotviz.plots.scene`) draws what a slider step changes with shapes, and its hover texts,
 which change at every step, are sent beside the figure (:func:`step_texts`) and shown by the
 chart's own tooltip. Each chart also sits in a box of its figure's size with layout
 containment, so that drawing it does not make the browser lay out the rest of the page.
@@ -111,7 +111,7 @@ def prepare_figure(fig: go.Figure, width_px: int | None, *, selectable: bool) ->
     compares (see the module's docstring).
 
     Args:
-        fig: the figure. One built with :func:`uotviz.figures.unvalidated_figure` is changed
+        fig: the figure. One built with :func:`uotviz.plots.matrices.unvalidated_figure` is changed
             in place and returned; of any other (plotly.py refuses ``template=False`` there),
             an unvalidated copy is.
         width_px: the chart's width in pixels, or None to let Streamlit stretch it.
@@ -243,7 +243,7 @@ def step_texts(fig: go.Figure) -> dict[str, list | dict]:
     ``hoverinfo="none"``: plotly.js still reports the point under the pointer, and
     :func:`live_chart`'s tooltip shows its text. A figure whose traces are otherwise the same
     from one step to the next is then redrawn by plotly.js without computing its traces again
-    (:mod:`uotviz.scene_figure`).
+    (:mod:`uotviz.plots.scene`).
 
     A trace whose ``meta["text_key"]`` is ``k`` (many points share a text: a box's edges)
     sends each text once, ``{"key": k, "texts": {id: text}}``, the id being

@@ -24,10 +24,10 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from uotviz.figure1 import PRESETS
-from uotviz.figures import clicked_panel, figure1_matrices
 from uotviz.matching import MatchingProblem
+from uotviz.plots.matrices import clicked_panel, figure1_matrices
+from uotviz.plots.scene import figure1_gallery
 from uotviz.readout import MAX_MATRIX_ROWS, rows_to_draw
-from uotviz.scene_figure import figure1_gallery
 from uotviz.sliders import format_value, preset_by_name
 from uotviz.sweep import (
     SWEEP_PARAMETERS,
@@ -138,7 +138,7 @@ def sweep_caption(parameter: str) -> str:
 
 
 def make_room_for_titles(fig: go.Figure, *, title_px: int = 34, gap_px: int = 44) -> go.Figure:
-    """Space the rows of a :func:`~uotviz.scene_figure.figure1_gallery` for two-line panel titles.
+    """Space the rows of a :func:`~uotviz.plots.scene.figure1_gallery` for two-line panel titles.
 
     Each row of panels keeps ``title_px`` pixels above it for its titles and ``gap_px`` between
     rows; the figure grows by what this adds, and the panel titles move with their rows.
@@ -308,7 +308,7 @@ def _gallery_scenes(
     key_prefix: str,
 ) -> None:
     """The six matchings of :func:`gallery_plans` as small scenes on the image, side by side
-    (:func:`~uotviz.scene_figure.figure1_gallery`)."""
+    (:func:`~uotviz.plots.scene.figure1_gallery`)."""
     picture = _image_of(image)
     size = None if picture is None else getattr(picture, "size", None)
 

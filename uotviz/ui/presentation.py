@@ -1,7 +1,7 @@
 """Presentation mode: the picture, the three sliders and the plan on one projector screen.
 
 A toggle (kept in the URL as ``present=1``) hides the title, the introduction, the sidebar and
-Streamlit's toolbar, draws the scene with :data:`uotviz.scene_figure.PRESENTATION` (labels of
+Streamlit's toolbar, draws the scene with :data:`uotviz.plots.scene.PRESENTATION` (labels of
 at least 16 px, thicker lines, no legend, a shorter picture) and sets the plan beside it.
 """
 

@@ -22,10 +22,12 @@ from uotviz.costs import CostWeights
 from uotviz.data import Scene, simulate_detr
 from uotviz.data.coco import OpenedImage
 from uotviz.export import plan_csv, plan_json, solve_diagnostics
-from uotviz.figures import app_matrix_figure
 from uotviz.matching import CostSettings, MatchingProblem, build_matching_problem, summarise
+from uotviz.plots.matrices import app_matrix_figure
+from uotviz.plots.picture import MIN_MASS
+from uotviz.plots.scene import PRESENTATION, SceneStyle, picture_jpeg, scene_figure
+from uotviz.plots.selection import pick_from_point
 from uotviz.readout import (
-    SENDER_MIN_MASS,
     cost_title,
     diagnostics,
     narrow_table,
@@ -35,8 +37,6 @@ from uotviz.readout import (
     summary_line,
     summary_table,
 )
-from uotviz.scene_figure import PRESENTATION, SceneStyle, picture_jpeg, scene_figure
-from uotviz.selection import pick_from_point
 from uotviz.sources import DataSource
 from uotviz.transport import TransportResult, solve
 from uotviz.ui.charts import clicked_point, column_width, live_chart, media_url
@@ -278,7 +278,7 @@ def _matrix_figures(
 ) -> _Matrices:
     """The cost and plan heatmaps of the drawn rows, with the highlighted row and column
     outlined; ``cell_targets``: clickable through markers (for ``st.plotly_chart``), not through
-    the heatmap (for live charts), see :func:`uotviz.figures.app_matrix_figure`."""
+    the heatmap (for live charts), see :func:`uotviz.plots.matrices.app_matrix_figure`."""
     eps, tau1, tau2 = params
     n, k = plan.shape
     shown = np.arange(n) if rows is None else rows
@@ -491,8 +491,7 @@ def matching_view(
                 helps={
                     "GT": "The ground truth and its category",
                     "received": "The mass it receives (its column sum)",
-                    "from": f"The predictions sending it at least {SENDER_MIN_MASS:g}, "
-                    "heaviest first",
+                    "from": f"The predictions sending it at least {MIN_MASS:g}, heaviest first",
                     "preds ≥ 0.5": "How many predictions send it at least half a unit",
                     "unmatched": "1 − received, when positive",
                 },
@@ -520,7 +519,7 @@ def _extras(
     """The Figure 1 gallery and the client-side sweep, each computed only when switched on
     (they cost 6 and 25 solves)."""
     row = st.container(horizontal=True)
-    show_gallery = row.toggle("Figure 1 gallery: panels (c)–(h) for this image", key="show_gallery")
+    show_gallery = row.toggle("Figure 1 gallery: the cost (b) and the plans (c)–(h) for this image", key="show_gallery")
     show_sweep = row.toggle(
         "Sweep a parameter from one limit case to the other (scrub in the browser)",
         key="show_sweep",

@@ -4,7 +4,7 @@
 background ``∅`` last) and a highlight into a :class:`Picture`: which predictions are drawn,
 the colour and strength of each, the text and place of every label, the matching lines, the
 background marks and the hover texts. It computes no Plotly objects:
-:mod:`uotviz.scene_figure` draws a :class:`Picture`, and tests read it directly.
+:mod:`uotviz.plots.scene` draws a :class:`Picture`, and tests read it directly.
 
 The encodings (De Plaen et al., CVPR 2023, Figure 1(a) shows the boxes; the plans are drawn on
 them here):

@@ -2,7 +2,7 @@
 
 Every clickable mark carries integer ids: a point's ``customdata`` starts with ``[row, column]``
 (a heatmap cell: ``[row, column, value]``), and a scene badge's or letter's annotation is
-reported the same way (see :mod:`uotviz.scene_figure`). -1 names no row or no column; the
+reported the same way (see :mod:`uotviz.plots.scene`). -1 names no row or no column; the
 background column (index ``gt_count``) names no ground truth.
 """
 

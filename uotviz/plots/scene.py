@@ -1,7 +1,7 @@
 """The matching drawn on the image, as in Figure 1(a) of De Plaen et al. (CVPR 2023).
 
-:func:`scene_figure` draws a :class:`~uotviz.picture.Picture` (what is shown, computed once by
-:func:`~uotviz.picture.describe_picture`: the encodings are described there) with Plotly, one
+:func:`scene_figure` draws a :class:`~uotviz.plots.picture.Picture` (what is shown, computed once by
+:func:`~uotviz.plots.picture.describe_picture`: the encodings are described there) with Plotly, one
 small builder per visual encoding: ground-truth outlines and letters, prediction outlines and
 badges, matching lines, background discs, and the invisible points that make boxes and lines
 hoverable and clickable. :func:`figure1_gallery` draws several plans as small multiples.
@@ -39,9 +39,9 @@ from numpy.typing import ArrayLike
 from PIL import Image
 from plotly.subplots import make_subplots
 
-from uotviz.figures import unvalidated_figure
 from uotviz.matching import BACKGROUND, MatchingProblem
-from uotviz.picture import (
+from uotviz.plots.matrices import unvalidated_figure
+from uotviz.plots.picture import (
     BACKGROUND_GREY,
     GT_PALETTE,
     MAX_WIDTH_MASS,

@@ -13,9 +13,9 @@ from PIL import Image
 from uotviz import figure1
 from uotviz.costs import matching_cost
 from uotviz.matching import MatchingProblem, column_letters
-from uotviz.picture import BACKGROUND_GREY
-from uotviz.picture import link_width as line_width
-from uotviz.scene_figure import GT_PALETTE, figure1_gallery, scene_figure
+from uotviz.plots.picture import BACKGROUND_GREY
+from uotviz.plots.picture import link_width as line_width
+from uotviz.plots.scene import GT_PALETTE, figure1_gallery, scene_figure
 from uotviz.transport import solve
 
 WIDTH, HEIGHT = 480, 430
@@ -357,7 +357,7 @@ def test_every_kind_of_figure_passes_plotly_validation(fig1_problem, ot_plan):
     import plotly.graph_objects as go
     import plotly.io as pio
 
-    from uotviz.figures import (
+    from uotviz.plots.matrices import (
         add_cell_targets,
         cost_figure,
         fit_matrix_figure,
@@ -410,7 +410,7 @@ def test_picture_embedded_or_loaded_from_a_url(fig1_problem, ot_plan):
     import base64
     import io
 
-    from uotviz.scene_figure import picture_jpeg
+    from uotviz.plots.scene import picture_jpeg
 
     image = Image.new("RGB", (240, 215), "orange")
     embedded = scene_figure(image, WIDTH, HEIGHT, fig1_problem, ot_plan).layout.images[0].source
