@@ -519,7 +519,9 @@ def _extras(
     """The Figure 1 gallery and the client-side sweep, each computed only when switched on
     (they cost 6 and 25 solves)."""
     row = st.container(horizontal=True)
-    show_gallery = row.toggle("Figure 1 gallery: the cost (b) and the plans (c)–(h) for this image", key="show_gallery")
+    show_gallery = row.toggle(
+        "Figure 1 gallery: the cost (b) and the plans (c)–(h) for this image", key="show_gallery"
+    )
     show_sweep = row.toggle(
         "Sweep a parameter from one limit case to the other (scrub in the browser)",
         key="show_sweep",
