@@ -3,16 +3,19 @@
 One app server is started with the demo's annotations configured without predictions, so that
 ``source=configured`` images get simulated DETR-like query sets (``queries=300``), and the demo
 itself (``source=demo``) keeps its own predictions. For each scene (the Figure 1 scene, the
-coins, and the coins with 300 simulated queries) and each slider (ε, τ1, τ2), Playwright drags
-the slider's thumb across its whole track with the mouse button down for ``--seconds``, moving
-the mouse about every 16 ms (a 60 Hz pointer). Every picture drawn during the drag is counted:
-a new plan title (it names ε, τ1, τ2) appears when the scene and the plan of a new position have
-been drawn. Printed per case: pictures per second during the drag, the pointer's moves per
-second in the same run (the reference: no page can draw more positions than the pointer
-visits), their ratio, and how many of the slider's positions the drag went through.
+coins, and the coins with 300 simulated queries) and each slider (ε, τ1, τ2), the mouse button
+is pressed on the slider's thumb (a real press, through Playwright), then the page moves the
+slider one position per animation frame across its whole track, as a pointer dragging it does
+(an ``input`` event per position), and the button is released. Every picture drawn meanwhile is
+counted: a new plan title (it names ε, τ1, τ2) appears when a new position has been drawn.
 
-    python bench/bench_drag.py                 # 3 s per drag
-    python bench/bench_drag.py --seconds 5
+Printed per case: pictures per second during the drag, the positions the drag went through per
+second in the same run (the reference: no page can draw more positions than the drag visits),
+their ratio, the share of the slider's positions drawn, and how long after the press the first
+new picture came (the app computes the drag's frames then).
+
+    python bench/bench_drag.py                 # each drag lasts the slider's positions x 2 frames
+    python bench/bench_drag.py --frames-per-position 4
 
 Needs Debian's Chromium (``apt-get install -y chromium``) and the ``playwright`` package. This is
 a measurement, not a test: it exits 0 whatever the rates.
@@ -23,7 +26,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
@@ -45,13 +47,15 @@ IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
 
 # Records each new plan title with its time (the plan is drawn after the scene in a step).
 _RECORD_TITLES = """() => {
+    const planTitle = () => [...document.querySelectorAll('.js-plotly-plot .gtitle')]
+        .map((t) => t.textContent).find((text) => text.startsWith('Plan'));
     window.__drawn = [];
+    let shown = planTitle();  // what is drawn before the drag: not counted
     const record = () => {
-        const title = [...document.querySelectorAll('.js-plotly-plot .gtitle')]
-            .map((t) => t.textContent).find((text) => text.startsWith('Plan'));
-        const drawn = window.__drawn;
-        if (title && (!drawn.length || drawn[drawn.length - 1][1] !== title)) {
-            drawn.push([performance.now(), title]);
+        const title = planTitle();
+        if (title && title !== shown) {
+            shown = title;
+            window.__drawn.push([performance.now(), title]);
         }
     };
     window.__observer?.disconnect();
@@ -60,45 +64,53 @@ _RECORD_TITLES = """() => {
 }"""
 
 
-def drag(page: Page, label: str, seconds: float) -> tuple[float, float, int]:
-    """Drag ``label``'s slider across its track; (pictures per second, pointer moves per second,
-    positions gone through)."""
-    slider = page.get_by_role("slider", name=label)
-    start_position = int(slider.input_value())
-    box = slider.bounding_box()
-    y = box["y"] + box["height"] / 2
-    left, right = box["x"] + 3, box["x"] + box["width"] - 3
-    start, end = (
-        (right, left)
-        if start_position > int(slider.get_attribute("max")) / 2
-        else (
-            left,
-            right,
-        )
-    )
-    page.mouse.move(start, y)
-    page.mouse.down()
+# Moves the slider from one end to the other, one position every `perPosition` animation
+# frames, with an "input" event each time (what a dragging pointer makes the browser send); the
+# button was pressed on the thumb before, and is released after.
+_MOVE_ACROSS = """async ([label, perPosition]) => {
+    const input = document.querySelector(`input[type=range][aria-label="${label}"]`);
+    const last = Number(input.max), start = Number(input.value);
+    const forward = start <= last / 2;
+    const frame = () => new Promise((resolve) => requestAnimationFrame(resolve));
+    const began = performance.now();
+    for (let step = 1; step <= last; step += 1) {
+        input.value = String(forward ? step : last - step);
+        input.dispatchEvent(new Event("input", { bubbles: true }));
+        for (let k = 0; k < perPosition; k += 1) await frame();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    return [began, performance.now(), last];
+}"""
+
+
+def drag(page: Page, label: str, per_position: int) -> tuple[float, float, float, float]:
+    """Drag ``label``'s slider across its track; (pictures per second, positions visited per
+    second, share of the positions drawn, seconds from the press to the first new picture)."""
+    box = page.get_by_role("slider", name=label).bounding_box()
     page.evaluate(_RECORD_TITLES)
-    moves, began = 0, time.perf_counter()
-    t0 = page.evaluate("() => performance.now()")
-    while (elapsed := time.perf_counter() - began) < seconds:
-        page.mouse.move(start + (end - start) * elapsed / seconds, y)
-        moves += 1
-        page.wait_for_timeout(16)
-    page.mouse.move(end, y)
-    t1 = page.evaluate("() => performance.now()")
+    # Press on the thumb's end of the track: the thumb is at an end for every default value.
+    value = int(page.get_by_role("slider", name=label).input_value())
+    maximum = int(page.get_by_role("slider", name=label).get_attribute("max"))
+    x = box["x"] + 3 + (box["width"] - 6) * value / maximum
+    page.mouse.move(x, box["y"] + box["height"] / 2)
+    pressed = page.evaluate("() => performance.now()")
+    page.mouse.down()
+    began, ended, positions = page.evaluate(_MOVE_ACROSS, [label, per_position])
     drawn = page.evaluate("() => window.__drawn")
     page.mouse.up()
     page.wait_for_selector(IDLE, timeout=TIMEOUT_MS)
     page.wait_for_timeout(500)
-    during = [entry for entry in drawn if t0 <= entry[0] <= t1]
-    span_s = (t1 - t0) / 1000
-    return len(during) / span_s, moves / span_s, int(slider.get_attribute("max")) + 1
+    during = [entry for entry in drawn if began <= entry[0] <= ended]
+    span_s = (ended - began) / 1000
+    first = (during[0][0] - pressed) / 1000 if during else float("nan")
+    return len(during) / span_s, positions / span_s, len(during) / positions, first
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=3.0, help="length of each drag")
+    parser.add_argument(
+        "--frames-per-position", type=int, default=2, help="animation frames per position"
+    )
     args = parser.parse_args(argv)
     chromium = chromium_path()
     if chromium is None:
@@ -108,7 +120,10 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.pop(ENV_PREDICTIONS, None)
     with streamlit_servers(["app.py"]) as (server,), sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        print(f"{'case':42} {'slider':6} {'pictures/s':>10} {'moves/s':>8} {'ratio':>6} positions")
+        print(
+            f"{'case':42} {'slider':6} {'pictures/s':>10} {'positions/s':>11} {'ratio':>6} "
+            f"{'drawn':>6} {'first (s)':>9}"
+        )
         for case, query in CASES.items():
             page = browser.new_page(viewport={"width": 1500, "height": 1000})
             page.set_default_timeout(TIMEOUT_MS)
@@ -117,10 +132,10 @@ def main(argv: list[str] | None = None) -> int:
             page.wait_for_timeout(3000)  # the charts report their widths and are drawn again
             page.wait_for_selector(IDLE, timeout=TIMEOUT_MS)
             for label in SLIDERS:
-                drawn, moves, positions = drag(page, label, args.seconds)
+                drawn, visited, share, first = drag(page, label, args.frames_per_position)
                 print(
-                    f"{case:42} {label:6} {drawn:10.1f} {moves:8.1f} {drawn / moves:6.2f} "
-                    f"{positions}"
+                    f"{case:42} {label:6} {drawn:10.1f} {visited:11.1f} {drawn / visited:6.2f} "
+                    f"{share:6.0%} {first:9.2f}"
                 )
             page.close()
         browser.close()

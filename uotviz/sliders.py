@@ -159,26 +159,32 @@ SCALES: dict[str, tuple[float, ...]] = {"eps": EPS_VALUES, "tau1": TAU_VALUES, "
 """Each transport parameter's slider scale, by name."""
 
 
-def positions_sent(sent: object) -> tuple[dict[str, float], int | None]:
-    """The parameter values and the step number in what the sliders sent from the browser
-    (``{"step": k, "eps": position, ...}``, positions being indices into :data:`SCALES`).
+def positions_sent(sent: object) -> tuple[dict[str, float], int | None, str | None]:
+    """The parameter values, the step number and the slider being dragged in what the sliders
+    sent from the browser (``{"step": k, "dragging": name or None, "eps": position, ...}``,
+    positions being indices into :data:`SCALES`).
 
     What the browser sends is input like any other: a name that is not a parameter, a position
     that is not a whole number within its scale, or a step that is not a whole number is left
-    out.
+    out (None).
 
-    >>> positions_sent({"step": 3, "eps": 0, "tau1": 42, "tau2": 99, "x": 1})
-    ({'eps': 0.0, 'tau1': inf}, 3)
+    >>> positions_sent({"step": 3, "eps": 0, "tau1": 42, "tau2": 99, "dragging": "tau1"})
+    ({'eps': 0.0, 'tau1': inf}, 3, 'tau1')
     """
     if not isinstance(sent, Mapping):
-        return {}, None
+        return {}, None, None
     values = {}
     for name, scale in SCALES.items():
         position = sent.get(name)
         if _whole(position) and 0 <= position < len(scale):
             values[name] = scale[int(position)]
     step = sent.get("step")
-    return values, int(step) if _whole(step) else None
+    dragging = sent.get("dragging")
+    return (
+        values,
+        int(step) if _whole(step) else None,
+        dragging if isinstance(dragging, str) and dragging in SCALES else None,
+    )
 
 
 def _whole(value: object) -> bool:

@@ -32,6 +32,7 @@ __all__ = [
     "outline_cells",
     "plan_figure",
     "plan_scale",
+    "plan_update",
     "unvalidated_figure",
 ]
 
@@ -156,7 +157,7 @@ def matrix_heatmap(
         )
     rows, cols = list(row_labels), list(col_labels)
     number = f".{decimals}f"
-    ticks = [zmin, (zmin + zmax) / 2, zmax]
+    scale = _scale_attributes(zmin, zmax, number, row_title)
     heatmap = {
         "type": "heatmap",
         "z": _rounded(z),
@@ -174,10 +175,10 @@ def matrix_heatmap(
             "x": 1.16,
             "thickness": 14,
             "tickmode": "array",
-            "tickvals": ticks,
-            "ticktext": [f"{tick:{number}}" for tick in ticks],
+            "tickvals": scale["colorbar.tickvals"],
+            "ticktext": scale["colorbar.ticktext"],
         },
-        "hovertemplate": _hover(row_title, f"%{{z:{number}}}", _scale_note(zmin, zmax, number)),
+        "hovertemplate": scale["hovertemplate"],
     }
     layout = {
         "title": {
@@ -214,6 +215,56 @@ def matrix_heatmap(
         data += sums_traces
         layout.update(sums_layout)
     return unvalidated_figure(data, layout)
+
+
+def _scale_attributes(zmin: float, zmax: float, number: str, row_title: str) -> dict:
+    """The heatmap attributes that follow its colour scale's ends, by ``Plotly.update`` name:
+    the colour bar's ticks (both ends and the middle) and the hover label that names them."""
+    ticks = [zmin, (zmin + zmax) / 2, zmax]
+    return {
+        "colorbar.tickvals": ticks,
+        "colorbar.ticktext": [f"{tick:{number}}" for tick in ticks],
+        "hovertemplate": _hover(row_title, f"%{{z:{number}}}", _scale_note(zmin, zmax, number)),
+    }
+
+
+def _cell_data(values: np.ndarray, rows: Sequence[int]) -> list:
+    """A heatmap's ``customdata``: ``[row, column, value]`` per cell, rows as in the full
+    matrix."""
+    cols = range(values.shape[1])
+    return [
+        [[row, column, value] for column, value in zip(cols, line, strict=True)]
+        for row, line in zip(rows, _rounded(values), strict=True)
+    ]
+
+
+def plan_update(plan: ArrayLike, shown: Sequence[int], *, title: str) -> dict:
+    """What another plan changes in :func:`app_matrix_figure` of a plan with the same rows
+    ``shown`` (live-chart clicks: ``cell_targets=False``), as ``Plotly.update``'s arguments:
+    ``{"layout": {"title.text": title}, "traces": {index: {attribute: value}}}``, the heatmap
+    (index 0: its values, colour scale, ticks, hover label and ``customdata``) and the row and
+    column sums (1 and 2). The frames of a slider drag are these: a fraction of the cost of
+    whole figures."""
+    rows = [int(i) for i in shown]
+    values = np.asarray(plan, dtype=np.float64)[rows]
+    zmin, zmax = plan_scale(values)
+    number = ".3f"
+    heatmap = {
+        "z": _rounded(values),
+        "zmin": zmin,
+        "zmax": zmax,
+        "customdata": _cell_data(values, rows),
+        **_scale_attributes(zmin, zmax, number, "prediction"),
+    }
+    sum_number, _ = sum_style(values.shape, number)
+    return {
+        "layout": {"title.text": title},
+        "traces": {
+            "0": heatmap,
+            "1": {"text": [f"{total:{sum_number}}" for total in values.sum(axis=1)]},
+            "2": {"text": [f"{total:{sum_number}}" for total in values.sum(axis=0)]},
+        },
+    }
 
 
 def _cell_text_size(rows: int, cols: int) -> int:
@@ -487,11 +538,7 @@ def app_matrix_figure(
     if cell_targets:
         add_cell_targets(fig, rows)
     else:
-        cols = range(values.shape[1])
-        fig.data[0].customdata = [
-            [[row, column, value] for column, value in zip(cols, line, strict=True)]
-            for row, line in zip(rows, _rounded(values), strict=True)
-        ]
+        fig.data[0].customdata = _cell_data(values, rows)
     outline_cells(fig, *outlined)
     return fig
 

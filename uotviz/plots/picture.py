@@ -379,6 +379,7 @@ def describe_picture(
     max_predictions: int = 200,
     units_per_px: float = 1.0,
     font_px: int = 14,
+    hover: bool = True,
 ) -> Picture:
     """The description of the matching picture of ``plan`` on ``problem``'s boxes.
 
@@ -393,6 +394,7 @@ def describe_picture(
         units_per_px: annotation pixels per screen pixel at the size the picture is shown:
             labels are laid out at that scale.
         font_px: the labels' font size in screen pixels.
+        hover: False leaves the hover texts empty (a slider drag's frames need none).
 
     Raises:
         ValueError: if ``plan`` is not ``(N, M + 1)``.
@@ -444,7 +446,7 @@ def describe_picture(
     )
     links = _links(plan_array, pred_boxes, gt_boxes, drawn, highlight_pred, highlight_gt)
     pred_hover = [""] * n
-    for i in drawn.tolist():
+    for i in drawn.tolist() if hover else []:
         pred_hover[i] = _pred_hover(problem, plan_array, cost, iou, i, float(scores[i]))
     unlabelled = sum(mark.badge_at is None for mark in predictions)
     if unlabelled:
@@ -458,8 +460,10 @@ def describe_picture(
         links=links,
         highlighting=highlighting,
         pred_hover=tuple(pred_hover),
-        gt_hover=tuple(_gt_hover(problem, plan_array, cost, iou, j) for j in range(m)),
-        pair_hover=_pair_hover(problem, plan_array, cost, iou, drawn),
+        gt_hover=tuple(
+            _gt_hover(problem, plan_array, cost, iou, j) if hover else "" for j in range(m)
+        ),
+        pair_hover=_pair_hover(problem, plan_array, cost, iou, drawn) if hover else (),
         note=note,
         what=what,
         has_plan=plan_array is not None,

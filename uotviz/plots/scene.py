@@ -59,6 +59,7 @@ __all__ = [
     "picture_jpeg",
     "scene_figure",
     "scene_height",
+    "scene_overlay",
 ]
 
 CANVAS_COLOR = "#ececec"
@@ -452,18 +453,23 @@ def _legend_entries(picture: Picture, refs: _Refs) -> list[dict]:
     return entries
 
 
-def _draw(picture: Picture, refs: _Refs, style: SceneStyle, units_per_px: float):
-    """(traces, shapes, annotations) drawing ``picture`` on the axes ``refs``."""
-    traces = _gt_outlines(picture, refs, style) + _gt_centres(picture, refs)
-    if style.hover:
-        traces += _hover_points(picture, refs, units_per_px)
+def _draw(
+    picture: Picture, refs: _Refs, style: SceneStyle, units_per_px: float, *, traces: bool = True
+):
+    """(traces, shapes, annotations) drawing ``picture`` on the axes ``refs`` (no traces
+    without ``traces``)."""
+    drawn = []
+    if traces:
+        drawn = _gt_outlines(picture, refs, style) + _gt_centres(picture, refs)
+    if traces and style.hover:
+        drawn += _hover_points(picture, refs, units_per_px)
     shapes = (
         _pred_outlines(picture, refs, style)
         + _links(picture, refs, style)
         + _background_discs(picture, refs, style)
     )
     annotations = _gt_letters(picture, refs, style) + _badges(picture, refs, style)
-    return traces, shapes, annotations
+    return drawn, shapes, annotations
 
 
 def _axis_ranges(width: float, height: float) -> tuple[list[float], list[float]]:
@@ -568,6 +574,63 @@ def _units_per_px(
     return max(span_x / plot_w, span_y / plot_h)
 
 
+def _geometry(
+    figure_width_px: int, width: float, height: float, style: SceneStyle
+) -> tuple[int, dict, float]:
+    """(figure height, margins, annotation pixels per screen pixel) of a scene figure shown
+    ``figure_width_px`` wide."""
+    fig_height = scene_height(figure_width_px, width, height, style)
+    margins = {"l": 10, "r": 10, "t": _TITLE_PX, "b": 10}
+    units = _units_per_px(figure_width_px, fig_height, width, height, margins, style)
+    return fig_height, margins, units
+
+
+def _overlay(
+    picture: Picture, canvas: list[dict], shapes: list[dict], annotations: list[dict]
+) -> tuple[list[dict], list[dict]]:
+    """The layout shapes (``canvas`` first) and annotations (the note last) that draw
+    ``picture`` on the main axes (``shapes`` and ``annotations`` from :func:`_draw`):
+    everything a new plan changes in a scene figure."""
+    annotations = list(annotations)
+    if picture.note:
+        annotations.append(
+            dict(
+                x=0, y=1, xref="paper", yref="paper", xanchor="left", yanchor="bottom", yshift=4,
+                text=picture.note, showarrow=False, font={"size": 12, "color": "#444"},
+                name="note",
+            )
+        )  # fmt: skip
+    return canvas + shapes, annotations
+
+
+def scene_overlay(
+    has_image: bool,
+    width: int,
+    height: int,
+    problem: MatchingProblem,
+    plan: ArrayLike,
+    *,
+    highlight_pred: int | None = None,
+    highlight_gt: int | None = None,
+    max_predictions: int = 200,
+    figure_width_px: int = _DEFAULT_WIDTH_PX,
+    style: SceneStyle = _MAIN,
+) -> dict:
+    """``{"shapes": [...], "annotations": [...]}``: the layout of :func:`scene_figure` with the
+    same arguments that ``plan`` changes (``has_image``: whether it has a picture), without its
+    hover texts. A slider drag's frames are these, one per position, drawn in the browser;
+    computing them costs a fraction of whole figures."""
+    _, _, units = _geometry(figure_width_px, width, height, style)
+    picture = describe_picture(
+        problem, plan, width, height, highlight_pred=highlight_pred, highlight_gt=highlight_gt,
+        max_predictions=max_predictions, units_per_px=units, font_px=style.font_px, hover=False,
+    )  # fmt: skip
+    canvas = [] if has_image else _backdrop(None, width, height, "x", "y")[1]
+    _, shapes, annotations = _draw(picture, _Refs(), style, units, traces=False)
+    shapes, annotations = _overlay(picture, canvas, shapes, annotations)
+    return {"shapes": shapes, "annotations": annotations}
+
+
 def scene_figure(
     image: Image.Image | None,
     width: int,
@@ -618,27 +681,18 @@ def scene_figure(
     Raises:
         ValueError: if ``plan`` is not ``(N, M + 1)``.
     """
-    fig_height = scene_height(figure_width_px, width, height, style)
-    margins = {"l": 10, "r": 10, "t": _TITLE_PX, "b": 10}
-    units = _units_per_px(figure_width_px, fig_height, width, height, margins, style)
+    fig_height, margins, units = _geometry(figure_width_px, width, height, style)
     picture = describe_picture(
         problem, plan, width, height, highlight_pred=highlight_pred, highlight_gt=highlight_gt,
         max_predictions=max_predictions, units_per_px=units, font_px=style.font_px,
     )  # fmt: skip
     traces, shapes, annotations = _draw(picture, _Refs(), style, units)
     images, canvas = _backdrop(image, width, height, "x", "y", picture_url)
-    if picture.note:
-        annotations.append(
-            dict(
-                x=0, y=1, xref="paper", yref="paper", xanchor="left", yanchor="bottom", yshift=4,
-                text=picture.note, showarrow=False, font={"size": 12, "color": "#444"},
-                name="note",
-            )
-        )  # fmt: skip
+    shapes, annotations = _overlay(picture, canvas, shapes, annotations)
     xaxis, yaxis = _axis_style(width, height, "x")
     layout = dict(
         title={"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 16}},
-        xaxis=xaxis, yaxis=yaxis, shapes=canvas + shapes, annotations=annotations,
+        xaxis=xaxis, yaxis=yaxis, shapes=shapes, annotations=annotations,
         images=images, height=fig_height, margin=margins, plot_bgcolor="white",
         hovermode="closest", dragmode="pan", legend=_legend(max(12, style.font_px - 2)),
         showlegend=style.legend,

@@ -40,9 +40,10 @@ containment, so that drawing it does not make the browser lay out the rest of th
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import pickle
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import plotly
@@ -58,6 +59,7 @@ __all__ = [
     "TEXT_COLOR",
     "clicked_point",
     "column_width",
+    "chart_title",
     "live_chart",
     "media_url",
     "plotly_js_url",
@@ -106,6 +108,11 @@ def _data_revision(fig: go.Figure) -> str:
     return hashlib.blake2b(traces, digest_size=8).hexdigest()
 
 
+def chart_title(text: str) -> str:
+    """A chart's title as the charts write it (bold, as Streamlit's theme would)."""
+    return f"<b>{text}</b>"
+
+
 def prepare_figure(fig: go.Figure, width_px: int | None, *, selectable: bool) -> go.Figure:
     """``fig`` laid out so that Streamlit's passes while mounting it change nothing plotly.js
     compares (see the module's docstring).
@@ -137,7 +144,7 @@ def prepare_figure(fig: go.Figure, width_px: int | None, *, selectable: bool) ->
         },
     }
     if title and not title.startswith("<b>"):
-        updates["title"] = {"text": f"<b>{title}</b>"}
+        updates["title"] = {"text": chart_title(title)}
     if width_px is not None:
         updates["width"] = width_px
     if selectable:
@@ -267,6 +274,11 @@ def step_texts(fig: go.Figure) -> dict[str, list | dict]:
     return texts
 
 
+def _frames_json(slider: str, updates: Sequence[dict]) -> str:
+    """A slider drag's frames as the chart's JavaScript reads them."""
+    return json.dumps({"slider": slider, "frames": list(updates)}, separators=(",", ":"))
+
+
 def _figure_json(key: str, fig: go.Figure, width_px: int | None) -> tuple[str, dict]:
     """``fig`` prepared at ``width_px`` and written as JSON, and its :func:`step_texts`; kept
     per chart key, so that a figure kept in the session (the cost heatmap) is not prepared and
@@ -288,6 +300,7 @@ def live_chart(
     plotly_url: str | None,
     on_click: Callable[[], None] | None = None,
     config: dict | None = None,
+    frames: tuple[str, Sequence[dict]] | None = None,
 ) -> None:
     """``fig`` in a chart kept mounted across reruns and redrawn in place (``Plotly.react``) when
     it changes, at the width of its column; the way to show a chart that changes at every slider
@@ -305,6 +318,11 @@ def live_chart(
         plotly_url: where the browser loads plotly.js from (:func:`plotly_js_url`).
         on_click: called when a point is clicked; read it with :func:`clicked_point`.
         config: plotly.js's config (mode bar buttons, export options).
+        frames: while a slider is dragged, ``(slider name, an update per position)``, each
+            ``{"layout": {...}, "traces": {index: {...}}}`` in ``Plotly.update``'s terms (e.g.
+            :func:`uotviz.plots.scene.scene_overlay`, :func:`uotviz.plots.matrices.plan_update`):
+            the chart draws the frame of each position the slider announces, in the browser
+            (``uotviz/ui/js/chart_host.js``), until the app sends a figure again.
     """
     if plotly_url is None:
         show_chart(fig, key=key, on_select=on_click, config=config)
@@ -319,6 +337,7 @@ def live_chart(
             "hover": hover,
             "config": {**_LIVE_CONFIG, **(config or {})},
             "plotly": plotly_url,
+            "frames": None if frames is None else _frames_json(*frames),
         },
         default={"width": None},
         on_width_change=lambda: None,

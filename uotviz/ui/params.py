@@ -27,6 +27,7 @@ from uotviz.ui.js import asset_text
 
 __all__ = [
     "DEFAULT_PRESET",
+    "DRAGGING",
     "SLIDER_STEP",
     "apply_preset",
     "init_params",
@@ -37,6 +38,8 @@ __all__ = [
 DEFAULT_PRESET = "OT (g)"
 SLIDER_STEP = "slider_step"
 """The session key of the number of the last slider step the app took from the browser."""
+DRAGGING = "slider_dragging"
+"""The session key of the slider the mouse is dragging (``"eps"``, ...), None when none is."""
 
 _PRESET_WIDTH_PX = 280  # the longest preset name, "Closest ground truth (c)", and the arrow
 _SLIDERS_KEY = "transport_sliders"
@@ -84,11 +87,12 @@ def _sliders_moved() -> None:
     """The browser sent slider positions: take the valid ones and the step's number."""
     state = st.session_state
     sent = state.get(_SLIDERS_KEY)
-    values, step = positions_sent(sent.get("positions") if hasattr(sent, "get") else None)
+    values, step, dragging = positions_sent(sent.get("positions") if hasattr(sent, "get") else None)
     for name, value in values.items():
         state[name] = value
     if step is not None:
         state[SLIDER_STEP] = step
+    state[DRAGGING] = dragging
     slider_moved()
 
 

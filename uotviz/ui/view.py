@@ -9,7 +9,7 @@ while the cost is the same (kept in ``st.session_state``).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import astuple, dataclass
 
 import numpy as np
@@ -23,9 +23,15 @@ from uotviz.data import Scene, simulate_detr
 from uotviz.data.coco import OpenedImage
 from uotviz.export import plan_csv, plan_json, solve_diagnostics
 from uotviz.matching import CostSettings, MatchingProblem, build_matching_problem, summarise
-from uotviz.plots.matrices import app_matrix_figure
+from uotviz.plots.matrices import app_matrix_figure, plan_update
 from uotviz.plots.picture import MIN_MASS
-from uotviz.plots.scene import PRESENTATION, SceneStyle, picture_jpeg, scene_figure
+from uotviz.plots.scene import (
+    PRESENTATION,
+    SceneStyle,
+    picture_jpeg,
+    scene_figure,
+    scene_overlay,
+)
 from uotviz.plots.selection import pick_from_point
 from uotviz.readout import (
     cost_title,
@@ -37,12 +43,20 @@ from uotviz.readout import (
     summary_line,
     summary_table,
 )
+from uotviz.sliders import SCALES
 from uotviz.sources import DataSource
+from uotviz.sweep import SWEEP_PARAMETERS, sweep_plans
 from uotviz.transport import TransportResult, solve
-from uotviz.ui.charts import clicked_point, column_width, live_chart, media_url
+from uotviz.ui.charts import (
+    chart_title,
+    clicked_point,
+    column_width,
+    live_chart,
+    media_url,
+)
 from uotviz.ui.extras import gallery_section, sweep_section
 from uotviz.ui.heap import settle_heap
-from uotviz.ui.params import transport_controls
+from uotviz.ui.params import DRAGGING, transport_controls
 from uotviz.ui.presentation import presenting
 from uotviz.ui.table import sortable_table
 from uotviz.ui.urlstate import sync_url
@@ -263,6 +277,8 @@ class _Matrices:
     cost: go.Figure | None = None
     plan: go.Figure | None = None
     gt_count: int = 0  # M, for decoding clicks on cells
+    shown: np.ndarray | None = None  # the rows drawn
+    outlined: tuple[int | None, int | None] = (None, None)  # the highlighted cell, as drawn
     wide: bool = False  # stack the two heatmaps instead of setting them side by side
 
 
@@ -293,14 +309,28 @@ def _matrix_figures(
     drawn_row = (
         int(np.flatnonzero(shown == pred)[0]) if pred is not None and pred in shown else None
     )
-    matrices.plan = app_matrix_figure(
-        "plan", plan, problem.row_labels, problem.col_labels, shown.tolist(),
-        title=plan_title(eps, tau1, tau2), outlined=(drawn_row, gt), cell_targets=cell_targets,
-    )  # fmt: skip
+    matrices.shown = shown
+    matrices.outlined = (drawn_row, gt)
+    matrices.plan = _plan_figure(problem, plan, params, shown, (drawn_row, gt), cell_targets)
     matrices.cost = _cost_chart(
         problem, problem_key, settings, shown, (drawn_row, gt), cell_targets
     )
     return matrices
+
+
+def _plan_figure(
+    problem: MatchingProblem,
+    plan: np.ndarray,
+    params: tuple[float, float, float],
+    shown: np.ndarray,
+    outlined: tuple[int | None, int | None],
+    cell_targets: bool,
+) -> go.Figure:
+    """The plan heatmap of the ``shown`` rows, titled with its parameters."""
+    return app_matrix_figure(
+        "plan", plan, problem.row_labels, problem.col_labels, shown.tolist(),
+        title=plan_title(*params), outlined=outlined, cell_targets=cell_targets,
+    )  # fmt: skip
 
 
 def _matrix_columns(matrices: _Matrices) -> tuple[DeltaGenerator, DeltaGenerator] | None:
@@ -336,10 +366,12 @@ def _show_matrices(
     columns: tuple[DeltaGenerator, DeltaGenerator],
     file_stem: str,
     plotly_url: str | None,
+    plan_frames: tuple[str, list[go.Figure]] | None = None,
 ) -> None:
     """The heatmaps of :func:`_matrix_figures` in the places of :func:`_matrix_columns`, each in
     a box that scrolls when the heatmap is taller than :data:`_MATRIX_BOX_PX` (hundreds of
-    rows, each still as tall as its labels)."""
+    rows, each still as tall as its labels); ``plan_frames``: the plan's frames while a slider
+    is dragged (see :func:`_drag_frames`)."""
     for column, fig, key in zip(columns, (matrices.cost, matrices.plan), _MATRIX_KEYS, strict=True):
         tall = (fig.layout.height or 0) > _MATRIX_BOX_PX
         # The same box either way: the chart stays mounted when the rows outgrow it.
@@ -350,6 +382,7 @@ def _show_matrices(
                 plotly_url=plotly_url,
                 on_click=lambda key=key: _cell_clicked(key, matrices.gt_count),
                 config=_matrix_chart_config(f"{file_stem}_{key.removesuffix('_chart')}"),
+                frames=plan_frames if key == "plan_chart" else None,
             )
 
 
@@ -400,6 +433,55 @@ def _scene_chart(
         max_predictions=max_drawn,
         title=f"{scene.file_name}: the matching on the image",
         picture_url=None if image is None else picture_url(image, "scene"),
+        figure_width_px=column_width(_SCENE_KEY) or SCENE_WIDTH_PX,
+        style=PRESENTATION if presenting() else SceneStyle(),
+    )
+
+
+def _drag_frames(
+    problem: MatchingProblem,
+    params: tuple[float, float, float],
+    dragging: str,
+    scene_at: Callable[[np.ndarray], dict],
+    plan_at: Callable[[np.ndarray, tuple[float, float, float]], dict] | None,
+) -> tuple[list[dict], list[dict] | None]:
+    """What the browser draws while the mouse drags the slider ``dragging`` (``"eps"``, ...),
+    the other parameters as they are: at every position of that slider, the scene's layout
+    (``scene_at``) and the plan's update (``plan_at``; None: no plan drawn), as the live charts'
+    frames. The plans come from one batched solve (:func:`uotviz.sweep.sweep_plans`, each equal
+    to :func:`~uotviz.transport.solve` at its position to within its tolerance)."""
+    index = list(SCALES).index(dragging)
+    values = SCALES[dragging]
+    plans = sweep_plans(problem.cost.to(solve_device()), SWEEP_PARAMETERS[index], values, params)
+    scenes, plan_updates = [], []
+    for value, plan in zip(values, plans, strict=True):
+        at = list(params)
+        at[index] = value
+        plan_array = plan.cpu().numpy()
+        scenes.append({"layout": scene_at(plan_array), "traces": {}})
+        if plan_at is not None:
+            plan_updates.append(plan_at(plan_array, (at[0], at[1], at[2])))
+    return scenes, plan_updates if plan_at is not None else None
+
+
+def _scene_overlay(
+    scene: Scene,
+    image: OpenedImage | None,
+    problem: MatchingProblem,
+    plan: np.ndarray,
+    highlight: tuple[int | None, int | None],
+    max_drawn: int,
+) -> dict:
+    """What ``plan`` draws on the scene of :func:`_scene_chart` (shapes and annotations)."""
+    return scene_overlay(
+        image is not None,
+        scene.width,
+        scene.height,
+        problem,
+        plan,
+        highlight_pred=highlight[0],
+        highlight_gt=highlight[1],
+        max_predictions=max_drawn,
         figure_width_px=column_width(_SCENE_KEY) or SCENE_WIDTH_PX,
         style=PRESENTATION if presenting() else SceneStyle(),
     )
@@ -461,6 +543,7 @@ def matching_view(
     matrices = _matrix_figures(
         problem, problem_key, plan, settings, params, rows, highlight, plotly_url is None
     )
+    frames = None
     if presenting():  # the plan beside the picture, for one projector screen
         matrix_columns = _presentation_places(matrices, side_col)
     else:
@@ -471,15 +554,30 @@ def matching_view(
         except ValueError as error:
             st.error(f"The scene cannot be drawn: {error}")
         else:
+            dragging = st.session_state.get(DRAGGING)
+            if dragging in SCALES and plotly_url is not None:
+                frames = _drag_frames(
+                    problem,
+                    params,
+                    dragging,
+                    lambda plan: _scene_overlay(scene, image, problem, plan, highlight, max_drawn),
+                    None
+                    if matrices.plan is None
+                    else lambda plan, at: plan_update(
+                        plan, matrices.shown, title=chart_title(plan_title(*at))
+                    ),
+                )
             live_chart(
                 figure,
                 key=_SCENE_KEY,
                 plotly_url=plotly_url,
                 on_click=lambda: _scene_clicked(problem),
                 config=_chart_config(f"{_stem(scene.file_name)}_scene"),
+                frames=None if frames is None else (dragging, frames[0]),
             )
     if matrix_columns is not None:
-        _show_matrices(matrices, matrix_columns, _stem(scene.file_name), plotly_url)
+        plan_frames = None if frames is None or frames[1] is None else (dragging, frames[1])
+        _show_matrices(matrices, matrix_columns, _stem(scene.file_name), plotly_url, plan_frames)
     with side_col:
         summary = summarise(result.plan)
         st.markdown("**Matching summary**  \n" + summary_line(summary, n))

@@ -102,6 +102,11 @@ async function draw(state) {
         if (width > 0) figure.layout.width = width;
         sizeBox(state, figure.layout.width ?? 700, figure.layout.height ?? 450);
         await Plotly.react(state.gd, figure.data, figure.layout, data.config);
+        state.figure = figure;
+        state.config = data.config;
+        state.frames = data.frames ? JSON.parse(data.frames) : null;
+        state.previewShown = null;
+        if (state.frames) schedulePreview(state); // the drag may already have moved on
         if (!state.listening) {
             state.listening = true;
             state.gd.on("plotly_click", (event) => {
@@ -125,6 +130,52 @@ async function draw(state) {
         }
         report(state, width);
     }
+}
+
+// Frames of a slider drag (see uotviz.ui.charts.live_chart): while the mouse drags a slider,
+// uotviz/ui/js/sliders.js announces each position ("uotviz:preview", the latest one also in
+// window.__uotvizPreview) and a chart holding that slider's frames draws the frame at once,
+// without the app. A frame replaces layout attributes (shapes, annotations, a title) and trace
+// attributes (a heatmap's values, scale and sums), named as Plotly.update names them
+// ("colorbar.tickvals"). It is drawn with Plotly.react on the last figure the app sent: where
+// only layout shapes and annotations change, plotly.js redraws those alone; where trace data
+// change, a new data revision makes it compute them again. At most one frame per animation
+// frame.
+function withUpdates(target, updates) {
+    const copy = { ...target };
+    for (const [path, value] of Object.entries(updates)) {
+        const keys = path.split(".");
+        let node = copy;
+        for (const key of keys.slice(0, -1)) {
+            node[key] = { ...(node[key] ?? {}) };
+            node = node[key];
+        }
+        node[keys[keys.length - 1]] = value;
+    }
+    return copy;
+}
+
+function applyPreview(state) {
+    state.previewQueued = false;
+    const want = window.__uotvizPreview;
+    const frames = state.frames;
+    if (!want || !frames || frames.slider !== want.slider || !state.figure) return;
+    const frame = frames.frames[want.position];
+    if (!frame || state.previewShown === frame) return;
+    state.previewShown = frame;
+    const changed = Object.keys(frame.traces).length > 0;
+    const data = state.figure.data.map((trace, i) =>
+        frame.traces[i] ? withUpdates(trace, frame.traces[i]) : trace
+    );
+    const layout = withUpdates(state.figure.layout, frame.layout);
+    if (changed) layout.datarevision = `${state.figure.layout.datarevision}:${want.position}`;
+    window.Plotly.react(state.gd, data, layout, state.config);
+}
+
+function schedulePreview(state) {
+    if (state.previewQueued) return;
+    state.previewQueued = true;
+    requestAnimationFrame(() => applyPreview(state));
 }
 
 function resized(state) {
@@ -159,6 +210,8 @@ export default function ({ data, parentElement, setStateValue, setTriggerValue }
             state.timer = setTimeout(() => resized(state), 150);
         });
         state.observer.observe(host);
+        state.onPreview = () => schedulePreview(state);
+        window.addEventListener("uotviz:preview", state.onPreview);
     }
     state.setStateValue = setStateValue;
     state.setTriggerValue = setTriggerValue;
@@ -178,6 +231,7 @@ export default function ({ data, parentElement, setStateValue, setTriggerValue }
             if (host.isConnected) return;
             state.observer.disconnect();
             clearTimeout(state.timer);
+            window.removeEventListener("uotviz:preview", state.onPreview);
             if (window.Plotly) window.Plotly.purge(state.gd);
         }, 0);
     };

@@ -1,16 +1,21 @@
 // The transport parameters' sliders (ε, τ1, τ2): native range inputs over the positions of
 // their scales, so that they are accessible as they are (role slider, an aria-label, arrows,
-// Home and End, Page Up and Page Down) and report every position while the mouse drags them.
+// Home and End, Page Up and Page Down).
 //
-// A position reached is sent to the app at once when no step is in flight; otherwise it is
-// kept, and the newest kept position is sent when the app has finished the step in flight
-// (the "uotviz:settled" event of uotviz/ui/js/url_sync.js, which names the last step the app
-// ran). The picture therefore follows a drag as fast as the app can draw it, and the last
-// position of a drag is always drawn.
+// A key press (or a click on the track) is a step: its position is sent to the app at once when
+// no step is in flight; otherwise it is kept, and the newest kept position is sent when the app
+// has finished the step in flight (the "uotviz:settled" event of uotviz/ui/js/url_sync.js,
+// which names the last step the app ran).
+//
+// A mouse drag is drawn in the browser: when the button goes down on a slider, the app is told
+// which slider is dragged ("dragging") and sends, with its next figures, the frames of every
+// position of that slider (uotviz.ui.charts.live_chart). Each position the drag then reaches is
+// announced to the charts ("uotviz:preview"), which draw its frame at once; when the button is
+// released, the last position is sent to the app as a step.
 //
 // data: {sliders: [{name, label, help, values: [text per position], position}], step: the
 // last step the app ran, session: the app session's id}. State sent: "positions",
-// {step, <name>: position, ...}.
+// {step, dragging: name or null, <name>: position, ...}.
 
 const SAFETY_MS = 3000; // a step not reported as run by then no longer holds the next back
 
@@ -62,7 +67,7 @@ function show(row, position) {
 function send(state) {
     if (state.inFlight || !state.pending) return;
     state.pending = false;
-    const positions = {};
+    const positions = { dragging: state.dragging };
     for (const [name, row] of Object.entries(state.rows)) positions[name] = Number(row.input.value);
     const key = JSON.stringify(positions);
     if (key === state.sent) return; // a key press fires "input" and "change": one step
@@ -87,15 +92,38 @@ export default function ({ data, parentElement, setStateValue }) {
         state = { rows: build(parentElement, data.sliders), step: data.step ?? 0 };
         state.inFlight = false;
         state.pending = false;
-        for (const row of Object.values(state.rows)) {
+        state.dragging = null;
+        for (const [name, row] of Object.entries(state.rows)) {
             const moved = () => {
-                show(row, Number(row.input.value));
+                const position = Number(row.input.value);
+                show(row, position);
+                if (state.dragging === name) {
+                    window.__uotvizPreview = { slider: name, position };
+                    window.dispatchEvent(new CustomEvent("uotviz:preview"));
+                    return;
+                }
                 state.pending = true;
                 send(state);
             };
             row.input.addEventListener("input", moved);
             row.input.addEventListener("change", moved);
+            row.input.addEventListener("pointerdown", (event) => {
+                if (event.button !== 0) return;
+                state.dragging = name;
+                window.__uotvizPreview = null;
+                state.pending = true;
+                send(state); // asks the app for this slider's frames
+            });
         }
+        state.onRelease = () => {
+            if (state.dragging === null) return;
+            state.dragging = null;
+            window.__uotvizPreview = null;
+            state.pending = true;
+            send(state); // the last position, drawn by the app
+        };
+        window.addEventListener("pointerup", state.onRelease);
+        window.addEventListener("pointercancel", state.onRelease);
         state.onSettled = (event) => settled(state, Number(event.detail ?? 0));
         window.addEventListener("uotviz:settled", state.onSettled);
         parentElement.__uotvizSliders = state;
@@ -113,16 +141,19 @@ export default function ({ data, parentElement, setStateValue }) {
     // (a slow one, or one for a chart's width) carries older values.
     const current = ran >= state.step;
     state.step = Math.max(state.step, ran);
-    if (current && !state.pending) {
+    if (current && !state.pending && state.dragging === null) {
         for (const slider of data.sliders) show(state.rows[slider.name], slider.position);
-        state.sent = JSON.stringify(
-            Object.fromEntries(data.sliders.map((slider) => [slider.name, slider.position]))
-        );
+        state.sent = JSON.stringify({
+            dragging: state.dragging,
+            ...Object.fromEntries(data.sliders.map((slider) => [slider.name, slider.position])),
+        });
     }
     return () => {
         setTimeout(() => {
             if (parentElement.isConnected) return;
             window.removeEventListener("uotviz:settled", state.onSettled);
+            window.removeEventListener("pointerup", state.onRelease);
+            window.removeEventListener("pointercancel", state.onRelease);
             clearTimeout(state.safety);
         }, 0);
     };
