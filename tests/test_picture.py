@@ -180,3 +180,14 @@ def test_many_anchors_draw_only_those_carrying_mass():
     shown = describe_picture(problem, plan, 300, 300, max_predictions=40)
     assert [mark.row for mark in shown.predictions] == [5, 17, 230]
     assert shown.note.startswith("497 of 500 predictions not drawn")
+
+
+def test_badges_keep_their_places_while_the_plan_changes(problem):
+    """The badges are laid out in the order of the scores, not of the plan: from one panel to
+    another whose badges are as long, none moves (a slider's step does not shuffle labels)."""
+    places = {
+        panel: [mark.badge_at for mark in picture(problem, panel, units_per_px=1.5).predictions]
+        for panel in ("c", "d", "f", "g")
+    }
+    assert all(len(badge) == 3 for panel in places for badge in BADGES[panel])
+    assert places["c"] == places["d"] == places["f"] == places["g"]

@@ -18,10 +18,12 @@ them here):
 * a line runs from a prediction's centre to each ground truth it sends mass to, width ∝ mass;
 * the mass to ``∅`` is a grey disc in the box's lower right corner, area ∝ mass, marked ``∅``.
 
-Labels are laid out so that they do not overlap at the picture's scale: each badge tries the
-four inside corners of its box, then the corners just outside; a badge that fits nowhere is
-not written (the box still shows its match by colour, and its hover text and click work).
-The highlighted prediction's badge is always written.
+Labels are laid out so that they do not overlap at the picture's scale: the ground truths'
+letters first, then the badges in the order of the predictions' scores (not of the plan, so
+that badges keep their places while a slider moves); each tries the four inside corners of its
+box, then the corners just outside. A badge that fits nowhere is not written (the box still
+shows its match by colour, and its hover text and click work). The highlighted prediction's
+badge is always written.
 
 Coordinates are annotation pixels (``xyxy``, y pointing down), as in the boxes.
 """
@@ -442,7 +444,7 @@ def describe_picture(
         for j in range(m)
     )
     predictions = _prediction_marks(
-        problem, plan_array, pred_boxes, drawn, pred_active, highlight_pred, space
+        problem, plan_array, pred_boxes, drawn, pred_active, highlight_pred, space, scores
     )
     links = _links(plan_array, pred_boxes, gt_boxes, drawn, highlight_pred, highlight_gt)
     pred_hover = [""] * n
@@ -514,18 +516,20 @@ def _prediction_marks(
     active: np.ndarray,
     highlight: int | None,
     space: _LabelSpace,
+    scores: np.ndarray,
 ) -> tuple[PredictionMark, ...]:
-    """The drawn predictions' marks; badges are placed heaviest first (the highlighted one
-    before all, and always), so that where labels crowd the strongest matches keep theirs."""
+    """The drawn predictions' marks. Badges are placed in the order of the predictions' scores
+    (the highlighted one before all, and always): that order does not depend on the plan, so
+    badges stay where they are while a slider moves, and where labels crowd, the most
+    confident predictions keep theirs."""
     details = {}
     for i in drawn.tolist():
         column, mass, badge = _destination(
             None if plan is None else plan[i], problem.col_labels, problem.row_labels[i]
         )
         details[i] = (column, mass, badge)
-    weight = {i: (i == highlight, details[i][0] is not None, details[i][1]) for i in details}
     badge_at = {}
-    for i in sorted(details, key=lambda i: weight[i], reverse=True):
+    for i in sorted(details, key=lambda i: (i != highlight, -scores[i], i)):
         box = tuple(boxes[i].tolist())
         badge_at[i] = space.place(details[i][2], box, force=i == highlight)
     marks = []
