@@ -364,7 +364,7 @@ def test_every_kind_of_figure_passes_plotly_validation(fig1_problem, ot_plan):
         outline_cells,
         plan_figure,
     )
-    from uotviz.sweep import sweep_figure
+    from uotviz.plots.sweep import sweep_figure
 
     image = Image.new("RGB", (WIDTH // 2, HEIGHT // 2), "white")
     plan = ot_plan.numpy().copy()

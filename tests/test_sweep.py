@@ -15,15 +15,9 @@ from uotviz import figure1
 from uotviz.costs import matching_cost
 from uotviz.matching import MatchingProblem, column_letters
 from uotviz.plots.scene import figure1_gallery
+from uotviz.plots.sweep import sweep_figure, sweep_rows
 from uotviz.sliders import format_value
-from uotviz.sweep import (
-    SWEEP_PARAMETERS,
-    preset_plans,
-    sweep_figure,
-    sweep_plans,
-    sweep_rows,
-    sweep_values,
-)
+from uotviz.sweep import SWEEP_PARAMETERS, preset_plans, sweep_plans, sweep_values
 from uotviz.transport import newton, solve
 from uotviz.ui import extras
 

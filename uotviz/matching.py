@@ -33,6 +33,7 @@ __all__ = [
     "ANCHOR_SETS",
     "COST_PRESETS",
     "BACKGROUND",
+    "MIN_MASS",
     "CostSettings",
     "MatchingProblem",
     "MatchingSummary",
@@ -42,6 +43,10 @@ __all__ = [
 ]
 
 BACKGROUND = "∅"
+
+MIN_MASS = 0.01
+"""Masses below this many units (of one prediction) are not drawn or listed: no matching line,
+no ∅ disc, no "received from"."""
 
 COST_PRESETS: dict[str, CostWeights] = {
     "1 − GIoU": FIGURE1_WEIGHTS,

@@ -12,8 +12,13 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from uotviz.costs import CostWeights
-from uotviz.matching import COST_PRESETS, CostSettings, MatchingProblem, MatchingSummary
-from uotviz.plots.picture import MIN_MASS
+from uotviz.matching import (
+    COST_PRESETS,
+    MIN_MASS,
+    CostSettings,
+    MatchingProblem,
+    MatchingSummary,
+)
 from uotviz.sliders import format_value
 from uotviz.transport import TransportResult
 

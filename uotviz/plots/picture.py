@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from uotviz.boxes import box_iou
-from uotviz.matching import BACKGROUND, MatchingProblem
+from uotviz.matching import BACKGROUND, MIN_MASS, MatchingProblem
 
 __all__ = [
     "BACKGROUND_GREY",
@@ -71,9 +71,6 @@ BACKGROUND_GREY = "#3c3c3c"
 
 UNMATCHED_COLOUR = "#000000"
 """A prediction that sends (almost) nothing anywhere, as in the plan of τ1 = τ2 = 0."""
-
-MIN_MASS = 0.01
-"""Lines, ∅ discs and "receives mass" below this many units are not drawn."""
 
 MULTI_MATCH_MASS = 0.5
 """A badge names every ground truth that receives at least this much from its prediction."""

@@ -27,15 +27,10 @@ from uotviz.figure1 import PRESETS
 from uotviz.matching import MatchingProblem
 from uotviz.plots.matrices import clicked_panel, figure1_matrices
 from uotviz.plots.scene import figure1_gallery
+from uotviz.plots.sweep import sweep_figure
 from uotviz.readout import MAX_MATRIX_ROWS, rows_to_draw
 from uotviz.sliders import format_value, preset_by_name
-from uotviz.sweep import (
-    SWEEP_PARAMETERS,
-    preset_plans,
-    sweep_figure,
-    sweep_plans,
-    sweep_values,
-)
+from uotviz.sweep import SWEEP_PARAMETERS, preset_plans, sweep_plans, sweep_values
 from uotviz.ui.charts import prepare_figure, show_chart
 from uotviz.ui.params import apply_preset
 

@@ -22,9 +22,14 @@ from uotviz.costs import CostWeights
 from uotviz.data import Scene, simulate_detr
 from uotviz.data.coco import OpenedImage
 from uotviz.export import plan_csv, plan_json, solve_diagnostics
-from uotviz.matching import CostSettings, MatchingProblem, build_matching_problem, summarise
+from uotviz.matching import (
+    MIN_MASS,
+    CostSettings,
+    MatchingProblem,
+    build_matching_problem,
+    summarise,
+)
 from uotviz.plots.matrices import app_matrix_figure, plan_update
-from uotviz.plots.picture import MIN_MASS
 from uotviz.plots.scene import (
     PRESENTATION,
     SceneStyle,
