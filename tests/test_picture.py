@@ -14,13 +14,8 @@ import pytest
 
 from tests.test_scene import make_problem
 from uotviz import figure1
-from uotviz.plots.picture import (
-    BACKGROUND_GREY,
-    GT_PALETTE,
-    MIN_MASS,
-    describe_picture,
-    link_width,
-)
+from uotviz.matching import MIN_MASS
+from uotviz.plots.picture import BACKGROUND_GREY, GT_PALETTE, describe_picture, link_width
 from uotviz.plots.scene import PRESENTATION, SceneStyle
 
 WIDTH, HEIGHT = 480, 430

@@ -42,7 +42,6 @@ from uotviz.matching import BACKGROUND, MIN_MASS, MatchingProblem
 __all__ = [
     "BACKGROUND_GREY",
     "GT_PALETTE",
-    "MIN_MASS",
     "GroundTruthMark",
     "Link",
     "Picture",
