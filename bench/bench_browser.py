@@ -19,7 +19,9 @@ The step ends at the first animation frame after the page's last DOM change, tak
 (a ``MutationObserver`` on the whole document). The pages are measured alternately
 (A, B, A, B, ...) so that drift and noise hit them alike;
 the first ``--warmup`` presses of each are discarded. The median and p90 of each, and the ratio of
-the medians, are printed. The target is a ratio of at most 1.5. This is a measurement, not a test:
+the medians, are printed. The target is a ratio of at most 1.2 on the default image (the Figure 1
+scene) and 1.5 on the others (the coins: 27 predictions, 24 ground truths). This is a
+measurement, not a test:
 it exits 0 whatever the ratio.
 
 Where a step's time goes is printed too, from timestamps taken in the page: from the key press to
@@ -63,7 +65,10 @@ APP = "app.py"
 BARE_APP = "bench/bare_slider_app.py"
 FLOOR_APP = "bench/two_charts_app.py"
 TIMEOUT_MS = 60_000
-TARGET_RATIO = 1.5
+DEFAULT_IMAGE_TARGET = 1.2
+"""The target ratio on the default image (the Figure 1 scene)."""
+OTHER_IMAGE_TARGET = 1.5
+"""The target ratio on any other image (``--image``)."""
 EPS_SLIDER = 'input[type=range][aria-label="ε"]'
 IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
 QUIET_MS = 500  # no DOM change for this long after the value is shown: the page has settled
@@ -216,7 +221,7 @@ def _p90(values: list[float]) -> float:
     return statistics.quantiles(values, n=10, method="inclusive")[8]
 
 
-def report(targets: list[Target], warmup: int) -> None:
+def report(targets: list[Target], warmup: int, target_ratio: float) -> None:
     width = max(len(target.name) for target in targets)
     print(f"{'page':<{width}}  presses  median ms  p90 ms  min ms  max ms")
     for target in targets:
@@ -239,10 +244,10 @@ def report(targets: list[Target], warmup: int) -> None:
         ratio = statistics.median(other.times[warmup:]) / bare_median
         print(f"ratio of medians {other.name} / {bare.name} = {ratio:.2f}")
     ratio = statistics.median(app.times[warmup:]) / bare_median
-    verdict = "within" if ratio <= TARGET_RATIO else "ABOVE"
+    verdict = "within" if ratio <= target_ratio else "ABOVE"
     print(
         f"ratio of medians {app.name} / {bare.name} = {ratio:.2f} "
-        f"({verdict} the target of {TARGET_RATIO})"
+        f"({verdict} the target of {target_ratio})"
     )
 
 
@@ -332,7 +337,8 @@ def main(argv: list[str] | None = None) -> int:
         f"ε slider, key press to settled page ({image}; {args.repeats} presses each after "
         f"{args.warmup} warm-up, interleaved; {time.perf_counter() - started:.0f} s in all)"
     )
-    report(targets, args.warmup)
+    target = DEFAULT_IMAGE_TARGET if args.image is None else OTHER_IMAGE_TARGET
+    report(targets, args.warmup, target)
     return 0
 
 
