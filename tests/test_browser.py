@@ -424,3 +424,35 @@ def test_clicking_a_badge_highlights_its_prediction(
         expect(page.get_by_role("combobox", name="Highlight prediction")).to_have_value("4 cup")
         expect(page.get_by_role("combobox", name="Highlight ground truth")).to_have_value("none")
         expect(page.locator("[data-testid=stException]")).to_have_count(0)
+
+
+def test_play_walks_the_picture_from_one_limit_case_to_another(
+    chromium_executable: str, app_server: str
+) -> None:
+    """ "Play" on (c) → (d): the picture and the plan are drawn at the positions of τ2 from 0
+    to ∞ at ε = 0, τ1 = ∞, and the app ends on Hungarian matching (d)."""
+    with _app_page(chromium_executable, app_server) as page:
+        _expect_chart_title(page, "ε = 0.05, τ1 = ∞, τ2 = ∞")
+        page.evaluate(
+            """(selector) => {
+                window.__planTitles = [];
+                new MutationObserver(() => {
+                    const title = [...document.querySelectorAll(selector)]
+                        .map((gd) => gd.querySelector('.gtitle')?.textContent ?? '')
+                        .find((text) => text.startsWith('Plan'));
+                    const seen = window.__planTitles;
+                    if (title && seen[seen.length - 1] !== title) seen.push(title);
+                }).observe(document.body, {subtree: true, childList: true, characterData: true});
+            }""",
+            GRAPH_DIVS,
+        )
+        page.get_by_role("button", name="▶ Play").click()
+        preset = page.get_by_role("combobox", name="Preset (panel of Figure 1)")
+        expect(preset).to_have_value("Hungarian (d)", timeout=TIMEOUT_MS)
+        _wait_idle(page)
+        titles = page.evaluate("() => window.__planTitles")
+        walked = [title for title in titles if "ε = 0, τ1 = ∞, τ2 = " in title]
+        assert len(set(walked)) >= 20, titles  # of 43 positions
+        assert walked[0].endswith("τ2 = 0") and walked[-1].endswith("τ2 = ∞"), walked
+        expect(page.get_by_role("slider", name="τ2")).to_have_attribute("aria-valuetext", "∞")
+        expect(page.locator("[data-testid=stException]")).to_have_count(0)

@@ -10,7 +10,15 @@ import pytest
 
 import uotviz.sliders as sliders_module
 from uotviz.figure1 import PRESETS
-from uotviz.sliders import EPS_VALUES, TAU_VALUES, log_scale, matching_preset, snap
+from uotviz.sliders import (
+    ANIMATIONS,
+    EPS_VALUES,
+    TAU_VALUES,
+    Animation,
+    log_scale,
+    matching_preset,
+    snap,
+)
 
 INF = math.inf
 
@@ -144,3 +152,25 @@ def test_snap_rejects_inf_where_the_scale_has_no_inf() -> None:
 def test_the_module_examples_hold() -> None:
     result = doctest.testmod(sliders_module)
     assert result.attempted >= 5 and result.failed == 0
+
+
+def test_animations_walk_one_edge_of_the_papers_square() -> None:
+    # (c) -> (d): τ2 from 0 to ∞ at ε = 0, τ1 = ∞ (Proposition 2 to Proposition 1)
+    # (e) -> (d): τ1 from 0 to ∞; (d) -> (g): ε from 0 to 0.05
+    assert [(a.start.panel, a.end.panel, a.slider) for a in ANIMATIONS] == [
+        ("c", "d", "tau2"),
+        ("e", "d", "tau1"),
+        ("d", "g", "eps"),
+    ]
+    assert [a.positions() for a in ANIMATIONS] == [
+        (0, len(TAU_VALUES) - 1),
+        (0, len(TAU_VALUES) - 1),
+        (0, EPS_VALUES.index(0.05)),
+    ]
+    assert ANIMATIONS[0].label == "Closest ground truth (c) → Hungarian (d): τ2 from 0 to ∞"
+
+
+def test_an_animation_moves_one_parameter_only() -> None:
+    c, f = PRESETS[0], PRESETS[3]
+    with pytest.raises(ValueError, match="differ in 3 parameters"):
+        _ = Animation(c, f).slider

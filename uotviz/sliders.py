@@ -15,11 +15,14 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from uotviz.figure1 import PRESETS, Preset
 
 __all__ = [
+    "ANIMATIONS",
     "CUSTOM",
+    "Animation",
     "EPS_VALUES",
     "MANTISSAS",
     "SCALES",
@@ -192,3 +195,63 @@ def _whole(value: object) -> bool:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return False
     return math.isfinite(value) and float(value).is_integer()
+
+
+@dataclass(frozen=True)
+class Animation:
+    """One slider moved from a preset of the paper's Figure 1 to another that differs from it
+    in that parameter alone: a walk along one edge of the paper's square of limit cases
+    (Figures 4 and 7), played on the picture."""
+
+    start: Preset
+    end: Preset
+
+    @property
+    def slider(self) -> str:
+        """The one parameter that changes (``"eps"``, ``"tau1"`` or ``"tau2"``)."""
+        changed = [
+            name
+            for name, a, b in zip(SCALES, _values(self.start), _values(self.end), strict=True)
+            if a != b
+        ]
+        if len(changed) != 1:
+            raise ValueError(
+                f"{self.start.name} and {self.end.name} differ in {len(changed)} parameters; "
+                "an animation moves one"
+            )
+        return changed[0]
+
+    @property
+    def label(self) -> str:
+        """``"Closest ground truth (c) → Hungarian (d): τ2 from 0 to ∞"``."""
+        scale_name = {"eps": "ε", "tau1": "τ1", "tau2": "τ2"}[self.slider]
+        index = list(SCALES).index(self.slider)
+        low, high = _values(self.start)[index], _values(self.end)[index]
+        return (
+            f"{self.start.name} → {self.end.name}: {scale_name} from "
+            f"{format_value(low)} to {format_value(high)}"
+        )
+
+    def positions(self) -> tuple[int, int]:
+        """The slider's positions at the start and at the end."""
+        scale = SCALES[self.slider]
+        index = list(SCALES).index(self.slider)
+        return scale.index(_values(self.start)[index]), scale.index(_values(self.end)[index])
+
+
+def _values(preset: Preset) -> tuple[float, float, float]:
+    return preset.eps, preset.tau1, preset.tau2
+
+
+def _preset(panel: str) -> Preset:
+    return next(preset for preset in PRESETS if preset.panel == panel)
+
+
+ANIMATIONS: tuple[Animation, ...] = (
+    Animation(_preset("c"), _preset("d")),
+    Animation(_preset("e"), _preset("d")),
+    Animation(_preset("d"), _preset("g")),
+)
+"""The limit cases a picture can be played between: closest ground truth (c) to Hungarian
+matching (d) as τ2 grows, best prediction (e) to Hungarian (d) as τ1 grows, and Hungarian (d)
+to entropic OT (g) as ε grows."""

@@ -15,6 +15,7 @@ import uuid
 import streamlit as st
 
 from uotviz.sliders import (
+    ANIMATIONS,
     SCALES,
     format_value,
     matching_preset,
@@ -44,6 +45,8 @@ DRAGGING = "slider_dragging"
 _PRESET_WIDTH_PX = 280  # the longest preset name, "Closest ground truth (c)", and the arrow
 _SLIDERS_KEY = "transport_sliders"
 _SESSION_KEY = "slider_session"  # an id of the session, for the sliders to see a new one
+_PLAY_KEY = "slider_play"  # the last animation asked for: {slider, from, to, id}
+_PLAY_WIDTH_PX = 420
 _LABELS = {"eps": "ε", "tau1": "τ1", "tau2": "τ2"}
 _HELP = {
     "eps": "Entropic regularisation, in cost units. 0: no entropy (exact solution).",
@@ -127,8 +130,47 @@ def transport_controls() -> tuple[float, float, float]:
                 "sliders": sliders,
                 "step": state.get(SLIDER_STEP, 0),
                 "session": state.setdefault(_SESSION_KEY, uuid.uuid4().hex),
+                "play": state.get(_PLAY_KEY),
             },
             default={"positions": None},
             on_positions_change=_sliders_moved,
         )
+    _play_controls()
     return state.eps, state.tau1, state.tau2
+
+
+def _play_controls() -> None:
+    """A choice of :data:`uotviz.sliders.ANIMATIONS` and a button that plays it on the picture."""
+    row = st.container(horizontal=True, vertical_alignment="bottom")
+    row.selectbox(
+        "Play on the picture",
+        range(len(ANIMATIONS)),
+        format_func=lambda k: ANIMATIONS[k].label,
+        key="play_choice",
+        width=_PLAY_WIDTH_PX,
+        help="Moves one slider from one limit case of the paper's Figure 1 to another and "
+        "draws the picture and the plan at every position on the way.",
+    )
+    row.button("▶ Play", on_click=_play_clicked, key="play_button")
+
+
+def _play_clicked() -> None:
+    """Play: the parameters of the animation's start, and the sliders told to walk its slider
+    to the end (uotviz/ui/js/sliders.js), drawing the frames the app sends with them."""
+    state = st.session_state
+    choice = state.get("play_choice", 0)
+    animation = ANIMATIONS[
+        choice if isinstance(choice, int) and 0 <= choice < len(ANIMATIONS) else 0
+    ]
+    start = animation.start
+    state.eps, state.tau1, state.tau2 = start.eps, start.tau1, start.tau2
+    slider_moved()
+    begin, end = animation.positions()
+    state[DRAGGING] = animation.slider  # this run sends the slider's frames
+    previous = state.get(_PLAY_KEY) or {}
+    state[_PLAY_KEY] = {
+        "slider": animation.slider,
+        "from": begin,
+        "to": end,
+        "id": int(previous.get("id", 0)) + 1,
+    }

@@ -13,11 +13,17 @@
 // announced to the charts ("uotviz:preview"), which draw its frame at once; when the button is
 // released, the last position is sent to the app as a step.
 //
+// Play (the app's "Play on the picture"): the app sets the start of an animation and sends the
+// frames of its slider, as for a drag; the slider then walks from one end to the other by
+// itself, announcing each position as a drag does, and the last position is sent as a step.
+//
 // data: {sliders: [{name, label, help, values: [text per position], position}], step: the
-// last step the app ran, session: the app session's id}. State sent: "positions",
-// {step, dragging: name or null, <name>: position, ...}.
+// last step the app ran, session: the app session's id, play: {slider, from, to, id} or null}.
+// State sent: "positions", {step, dragging: name or null, <name>: position, ...}.
 
 const SAFETY_MS = 3000; // a step not reported as run by then no longer holds the next back
+const PLAY_STEP_MS = 90; // a played slider's pace: a 43-position walk lasts about 4 s
+const PLAY_WAIT_MS = 2000; // a walk starts when its frames have come, or after this at most
 
 function build(host, sliders) {
     const root = document.createElement("div");
@@ -86,6 +92,44 @@ function settled(state, step) {
     send(state);
 }
 
+function preview(name, position) {
+    window.__uotvizPreview = { slider: name, position };
+    window.dispatchEvent(new CustomEvent("uotviz:preview"));
+}
+
+function play(state, request) {
+    state.playing = request;
+    state.dragging = request.slider;
+    let started = false;
+    const start = () => {
+        if (started) return;
+        started = true;
+        walk(state, request, request.from);
+    };
+    // The run that asked for the walk also brings its frames: start when it has settled.
+    window.addEventListener("uotviz:settled", () => setTimeout(start, 50), { once: true });
+    setTimeout(start, PLAY_WAIT_MS);
+}
+
+function walk(state, request, position) {
+    if (state.playing !== request) return;
+    show(state.rows[request.slider], position);
+    preview(request.slider, position);
+    if (position === request.to) {
+        setTimeout(() => {
+            if (state.playing !== request) return;
+            state.playing = null;
+            state.dragging = null;
+            window.__uotvizPreview = null;
+            state.pending = true;
+            send(state); // the last position, drawn by the app
+        }, PLAY_STEP_MS);
+        return;
+    }
+    const next = position + Math.sign(request.to - request.from);
+    setTimeout(() => walk(state, request, next), PLAY_STEP_MS);
+}
+
 export default function ({ data, parentElement, setStateValue }) {
     let state = parentElement.__uotvizSliders;
     if (!state) {
@@ -98,8 +142,7 @@ export default function ({ data, parentElement, setStateValue }) {
                 const position = Number(row.input.value);
                 show(row, position);
                 if (state.dragging === name) {
-                    window.__uotvizPreview = { slider: name, position };
-                    window.dispatchEvent(new CustomEvent("uotviz:preview"));
+                    preview(name, position);
                     return;
                 }
                 state.pending = true;
@@ -109,14 +152,16 @@ export default function ({ data, parentElement, setStateValue }) {
             row.input.addEventListener("change", moved);
             row.input.addEventListener("pointerdown", (event) => {
                 if (event.button !== 0) return;
+                state.playing = null; // a hand on a slider stops a walk
                 state.dragging = name;
                 window.__uotvizPreview = null;
                 state.pending = true;
                 send(state); // asks the app for this slider's frames
             });
         }
+        state.playedId = data.play?.id ?? null; // what was played before this page: not again
         state.onRelease = () => {
-            if (state.dragging === null) return;
+            if (state.dragging === null || state.playing) return;
             state.dragging = null;
             window.__uotvizPreview = null;
             state.pending = true;
@@ -147,6 +192,10 @@ export default function ({ data, parentElement, setStateValue }) {
             dragging: state.dragging,
             ...Object.fromEntries(data.sliders.map((slider) => [slider.name, slider.position])),
         });
+    }
+    if (data.play && data.play.id !== state.playedId) {
+        state.playedId = data.play.id;
+        play(state, data.play);
     }
     return () => {
         setTimeout(() => {
