@@ -446,7 +446,8 @@ def test_play_walks_the_picture_from_one_limit_case_to_another(
             }""",
             GRAPH_DIVS,
         )
-        page.get_by_role("button", name="▶ Play").click()
+        page.get_by_role("button", name="▶ Play").first.click()  # opens the popover
+        page.get_by_role("button", name="▶ Play").last.click()
         preset = page.get_by_role("combobox", name="Preset (panel of Figure 1)")
         expect(preset).to_have_value("Hungarian (d)", timeout=TIMEOUT_MS)
         _wait_idle(page)

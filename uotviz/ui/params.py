@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from uotviz.sliders import (
     ANIMATIONS,
@@ -135,14 +136,14 @@ def transport_controls() -> tuple[float, float, float]:
             default={"positions": None},
             on_positions_change=_sliders_moved,
         )
-    _play_controls()
+    _play_controls(row.popover("▶ Play", help="Play the picture from one limit case to another"))
     return state.eps, state.tau1, state.tau2
 
 
-def _play_controls() -> None:
-    """A choice of :data:`uotviz.sliders.ANIMATIONS` and a button that plays it on the picture."""
-    row = st.container(horizontal=True, vertical_alignment="bottom")
-    row.selectbox(
+def _play_controls(place: DeltaGenerator) -> None:
+    """A choice of :data:`uotviz.sliders.ANIMATIONS` and a button that plays it on the picture,
+    in ``place`` (a popover beside the sliders: nothing pushes the picture down)."""
+    place.selectbox(
         "Play on the picture",
         range(len(ANIMATIONS)),
         format_func=lambda k: ANIMATIONS[k].label,
@@ -151,7 +152,7 @@ def _play_controls() -> None:
         help="Moves one slider from one limit case of the paper's Figure 1 to another and "
         "draws the picture and the plan at every position on the way.",
     )
-    row.button("▶ Play", on_click=_play_clicked, key="play_button")
+    place.button("▶ Play", on_click=_play_clicked, key="play_button", type="primary")
 
 
 def _play_clicked() -> None:
