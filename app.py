@@ -17,7 +17,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from uotviz.ui.charts import plotly_js_url
+from uotviz.ui.charts import plotly_js_url, preload_plotly
 from uotviz.ui.picker import pick_image
 from uotviz.ui.presentation import hide_chrome, presenting
 from uotviz.ui.settings import cost_settings, drawn_predictions, figure_format, simulation_settings
@@ -28,6 +28,8 @@ from uotviz.ui.view import load_image, matching_problem, matching_view, needs_si
 PAPER_URL = "https://arxiv.org/abs/2307.02402"
 
 st.set_page_config(page_title="uotviz", layout="wide")
+plotly_url = plotly_js_url()
+preload_plotly(plotly_url)  # first: the browser fetches plotly.js while the run goes on
 restore_from_url()  # a shared URL's values, before any widget is created
 if presenting():
     hide_chrome()
@@ -79,5 +81,5 @@ if not presenting():
         f"{objects} ground truth(s) matched · {len(problem.row_labels):,} {what}"
     )
 problem_key = f"{source.key}|{image_id}|{settings}|{simulation}"
-matching_view(source, image_id, settings, problem, image, problem_key, max_drawn, plotly_js_url())
+matching_view(source, image_id, settings, problem, image, problem_key, max_drawn, plotly_url)
 write_url()  # after the view, whose widgets may have changed values (a slider step writes its own)

@@ -63,6 +63,7 @@ __all__ = [
     "live_chart",
     "media_url",
     "plotly_js_url",
+    "preload_plotly",
     "prepare_figure",
     "show_chart",
     "step_texts",
@@ -233,6 +234,16 @@ def plotly_js_url() -> str | None:
     """The URL of plotly.js for :func:`live_chart`; call it in the full run, outside fragments
     (its 1.5 MB are hashed when added). None where the media endpoint cannot serve it."""
     return media_url(_plotly_js(), "text/javascript", "plotly_js")
+
+
+def preload_plotly(plotly_url: str | None) -> None:
+    """An element that shows nothing and starts loading plotly.js (from :func:`plotly_js_url`)
+    as soon as the browser draws it: put it first on the page (in the sidebar, where it leaves
+    no gap), and the live charts, which come later in the run, find plotly.js loading or
+    loaded."""
+    if plotly_url is not None:
+        with st.sidebar:
+            _chart_host(key="plotly_preload", data={"plotly": plotly_url})
 
 
 def clicked_point(key: str) -> Mapping | None:

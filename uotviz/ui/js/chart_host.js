@@ -189,6 +189,12 @@ function resized(state) {
 }
 
 export default function ({ data, parentElement, setStateValue, setTriggerValue }) {
+    if (!data.figure) {
+        // An element with no figure only starts loading plotly.js, early in the page, for
+        // the charts to come (uotviz.ui.charts.preload_plotly).
+        if (data.plotly) loadPlotly(data.plotly).catch(() => {});
+        return;
+    }
     const host = parentElement;
     let state = host.__uotvizChart;
     if (!state) {
