@@ -101,6 +101,7 @@ class PredictionMark:
 
     Attributes:
         row: the row index in the plan.
+        label: its row label (``"4"``).
         box: ``(x1, y1, x2, y2)`` annotation pixels.
         colour: the outline's and badge's colour: its main ground truth's, or
             :data:`BACKGROUND_GREY`, or :data:`UNMATCHED_COLOUR`.
@@ -114,6 +115,7 @@ class PredictionMark:
     """
 
     row: int
+    label: str
     box: tuple[float, float, float, float]
     colour: str
     strength: float
@@ -540,6 +542,7 @@ def _prediction_marks(
         marks.append(
             PredictionMark(
                 row=i,
+                label=problem.row_labels[i],
                 box=tuple(boxes[i].tolist()),
                 colour=colour,
                 strength=float(np.clip(mass, 0.0, 1.0)),

@@ -214,23 +214,38 @@ def _gt_outlines(picture: Picture, refs: _Refs, style: SceneStyle) -> list[dict]
     return traces
 
 
+def _label(
+    picture: Picture,
+    refs: _Refs,
+    style: SceneStyle,
+    place: tuple[float, float],
+    text: str,
+    colour: str,
+    active: bool,
+    ids: tuple[int, int],
+) -> dict:
+    """A label (a letter or a badge): bold white ``text`` on ``colour``, its top-left corner at
+    ``place``; its name is ``"row,column"`` (``ids``), which a click on it reports."""
+    return dict(
+        x=place[0], y=place[1], **refs.layout, text=f"<b>{text}</b>", showarrow=False,
+        xanchor="left", yanchor="top", font={"color": "white", "size": style.font_px},
+        bgcolor=colour, borderpad=1, opacity=_opacity(active, picture),
+        captureevents=style.hover, name=f"{ids[0]},{ids[1]}",
+    )  # fmt: skip
+
+
 def _gt_letters(picture: Picture, refs: _Refs, style: SceneStyle) -> list[dict]:
     """The ground truths' letters, white on their colour, where the layout placed them."""
     return [
-        dict(
-            x=mark.label_at[0],
-            y=mark.label_at[1],
-            **refs.layout,
-            text=f"<b>{mark.label}</b>",
-            showarrow=False,
-            xanchor="left",
-            yanchor="top",
-            font={"color": "white", "size": style.font_px},
-            bgcolor=mark.colour,
-            borderpad=1,
-            opacity=_opacity(mark.active, picture),
-            captureevents=style.hover,
-            name=f"-1,{mark.column}",
+        _label(
+            picture,
+            refs,
+            style,
+            mark.label_at,
+            mark.label,
+            mark.colour,
+            mark.active,
+            (-1, mark.column),
         )  # fmt: skip
         for mark in picture.ground_truths
         if mark.label_at is not None
@@ -252,13 +267,12 @@ def _pred_outlines(picture: Picture, refs: _Refs, style: SceneStyle) -> list[dic
         )  # fmt: skip
         # Dash lengths in pixels: Plotly's named dashes scale with the width, and halos differ.
         dash = "8px,5px" if mark.mostly_background else "solid"
-        label = mark.badge.split("→")[0]
         halos.append(
-            dict(box, name=f"halo {label}",
+            dict(box, name=f"halo {mark.label}",
                  line={"color": "rgba(255, 255, 255, 0.7)", "width": width + 2, "dash": dash})
         )  # fmt: skip
         outlines.append(
-            dict(box, name=f"outline {label}",
+            dict(box, name=f"outline {mark.label}",
                  line={"color": mark.colour, "width": width, "dash": dash})
         )  # fmt: skip
     return halos + outlines
@@ -268,20 +282,15 @@ def _badges(picture: Picture, refs: _Refs, style: SceneStyle) -> list[dict]:
     """Each prediction's badge (``4→A``), white on its outline's colour, where the layout
     placed it; a badge that could not be placed is not written."""
     return [
-        dict(
-            x=mark.badge_at[0],
-            y=mark.badge_at[1],
-            **refs.layout,
-            text=f"<b>{mark.badge}</b>",
-            showarrow=False,
-            xanchor="left",
-            yanchor="top",
-            font={"color": "white", "size": style.font_px},
-            bgcolor=mark.colour,
-            borderpad=1,
-            opacity=_opacity(mark.active, picture),
-            captureevents=style.hover,
-            name=f"{mark.row},-1",
+        _label(
+            picture,
+            refs,
+            style,
+            mark.badge_at,
+            mark.badge,
+            mark.colour,
+            mark.active,
+            (mark.row, -1),
         )  # fmt: skip
         for mark in picture.predictions
         if mark.badge_at is not None
@@ -330,7 +339,7 @@ def _background_discs(picture: Picture, refs: _Refs, style: SceneStyle) -> list[
             xanchor=mark.box[2], yanchor=mark.box[3], x0=-inset - 2 * radius, x1=-inset,
             y0=inset, y1=inset + 2 * radius, layer="between",
             fillcolor=_rgba(BACKGROUND_GREY, 0.85), line={"color": "white", "width": 1},
-            opacity=_opacity(mark.active, picture), name=f"{BACKGROUND} disc {mark.row + 1}",
+            opacity=_opacity(mark.active, picture), name=f"{BACKGROUND} disc {mark.label}",
         )  # fmt: skip
         if size >= 12:  # the ∅ sign is written on the discs big enough to hold it
             disc["label"] = {

@@ -226,7 +226,7 @@ def _highlight_controls(problem: MatchingProblem, rows: list[int]) -> None:
         [NONE, *pred_options],
         format_func=lambda i: "none" if i == NONE else _pred_label(problem, i),
         key="highlight_pred",
-        help="Or click a box on the image, or a cell of a matrix.",
+        help="Or click a box, its badge or a line on the image, or a cell of a matrix.",
     )
     row.selectbox(
         "Highlight ground truth",
@@ -235,7 +235,7 @@ def _highlight_controls(problem: MatchingProblem, rows: list[int]) -> None:
             "none" if j == NONE else f"{problem.col_labels[j]} {problem.gt_names[j]}"
         ),
         key="highlight_gt",
-        help="Or click a ground truth's centre on the image, or a cell of a matrix.",
+        help="Or click a ground truth's box or letter on the image, or a cell of a matrix.",
     )
 
 
@@ -414,6 +414,19 @@ def _cost_chart(
     return fig
 
 
+def _scene_options(highlight: tuple[int | None, int | None], max_drawn: int) -> dict:
+    """What the scene's figure and its drag frames share: the highlight, the cap on drawn
+    predictions, the column's width (once the browser has measured it: the picture's height
+    follows it, and its labels are laid out at that scale) and the style."""
+    return {
+        "highlight_pred": highlight[0],
+        "highlight_gt": highlight[1],
+        "max_predictions": max_drawn,
+        "figure_width_px": column_width(_SCENE_KEY) or SCENE_WIDTH_PX,
+        "style": PRESENTATION if presenting() else SceneStyle(),
+    }
+
+
 def _scene_chart(
     scene: Scene,
     image: OpenedImage | None,
@@ -424,22 +437,15 @@ def _scene_chart(
 ) -> go.Figure:
     """The matching drawn on the picture, sized for the scene column (raises ValueError when
     it cannot be drawn)."""
-    highlight_pred, highlight_gt = highlight
-    # Sized for the column's width (once the browser has measured it): the picture's height
-    # follows it, and its labels are laid out at that scale.
     return scene_figure(
         None if image is None else image.image,
         scene.width,
         scene.height,
         problem,
         plan,
-        highlight_pred=highlight_pred,
-        highlight_gt=highlight_gt,
-        max_predictions=max_drawn,
         title=f"{scene.file_name}: the matching on the image",
         picture_url=None if image is None else picture_url(image, "scene"),
-        figure_width_px=column_width(_SCENE_KEY) or SCENE_WIDTH_PX,
-        style=PRESENTATION if presenting() else SceneStyle(),
+        **_scene_options(highlight, max_drawn),
     )
 
 
@@ -484,11 +490,7 @@ def _scene_overlay(
         scene.height,
         problem,
         plan,
-        highlight_pred=highlight[0],
-        highlight_gt=highlight[1],
-        max_predictions=max_drawn,
-        figure_width_px=column_width(_SCENE_KEY) or SCENE_WIDTH_PX,
-        style=PRESENTATION if presenting() else SceneStyle(),
+        **_scene_options(highlight, max_drawn),
     )
 
 
