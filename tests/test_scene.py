@@ -10,6 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
+from tests.plotly_checks import assert_validation_changes_nothing
 from uotviz import figure1
 from uotviz.costs import matching_cost
 from uotviz.matching import MatchingProblem, column_letters
@@ -352,10 +353,6 @@ def test_gallery_has_one_panel_per_plan(fig1_problem):
 def test_every_kind_of_figure_passes_plotly_validation(fig1_problem, ot_plan):
     """The figures are built unvalidated for speed: plotly.py's own validation of their dicts
     must accept every property (it raises ValueError on an unknown name or a bad value)."""
-    import json
-
-    import plotly.graph_objects as go
-    import plotly.io as pio
 
     from uotviz.plots.matrices import (
         add_cell_targets,
@@ -386,24 +383,7 @@ def test_every_kind_of_figure_passes_plotly_validation(fig1_problem, ot_plan):
         sweep_figure(fig1_problem, [plan, plan], [0.1, 1.0], "τ2", (0.05, math.inf, 1.0)),
     ]
     for fig in figures:
-        # Validation must accept the figure and change nothing in it: a value plotly.py would
-        # rewrite (a colour scale name that plotly.js reads differently, say) is a difference.
-        built = json.loads(pio.to_json(fig.to_dict(), validate=False))
-        validated = json.loads(pio.to_json(go.Figure(fig.to_dict()).to_dict(), validate=False))
-        for spec in (built, validated):  # an empty template comes back as an empty scatter default
-            spec["layout"].pop("template", None)
-        assert _without_empty(built) == _without_empty(validated)
-
-
-def _without_empty(value):
-    """A JSON value without its null, empty-list and empty-dict properties (validation drops
-    them; plotly.js reads them as unset)."""
-    if isinstance(value, dict):
-        kept = {key: _without_empty(item) for key, item in value.items()}
-        return {key: item for key, item in kept.items() if item not in (None, [], {})}
-    if isinstance(value, list):
-        return [_without_empty(item) for item in value]
-    return value
+        assert_validation_changes_nothing(fig)
 
 
 def test_picture_embedded_or_loaded_from_a_url(fig1_problem, ot_plan):
