@@ -14,8 +14,7 @@ from tests.plotly_checks import assert_validation_changes_nothing
 from uotviz import figure1
 from uotviz.costs import matching_cost
 from uotviz.matching import MatchingProblem, column_letters
-from uotviz.plots.picture import BACKGROUND_GREY
-from uotviz.plots.picture import link_width as line_width
+from uotviz.plots.picture import BACKGROUND_GREY, link_width
 from uotviz.plots.scene import GT_PALETTE, figure1_gallery, scene_figure
 from uotviz.transport import solve
 
@@ -186,7 +185,7 @@ def test_lines_join_centres_and_widen_with_mass():
     assert names.index("line casings") < names.index("lines")
     assert {shape.line.color for shape in casings} == {"white"}
     assert sorted(shape.line.width - 2 for shape in casings) == sorted([weak[1], strong[1]])
-    assert list(line_width([0.0, 0.5, 1.0])) == [1.5, 4.5, 7.5]
+    assert list(link_width([0.0, 0.5, 1.0])) == [1.5, 4.5, 7.5]
 
 
 def test_small_masses_not_drawn():
