@@ -635,3 +635,33 @@ def test_charts_take_the_width_the_browser_reports(app: AppTest) -> None:
     assert int(500 * 430 / 480) < scene["height"] < int(500 * 430 / 480) + 200
     assert _chart(app, PLAN)["layout"].get("width") is None
     assert _chart(app, COST)["layout"].get("width") is None
+
+
+def _frames(at: AppTest, key: str) -> dict | None:
+    """The drag frames the live chart ``key`` was sent in the last run, if any."""
+    for element in at.get("bidi_component"):
+        if element.proto.id.endswith("-" + key):
+            data = json.loads(element.proto.json)
+            return json.loads(data["frames"]) if data.get("frames") else None
+    raise AssertionError(f"no chart with key {key!r}")
+
+
+@pytest.mark.parametrize("image_id, anchors", [(1, None), (7, None), (7, "SSD300")])
+def test_a_drag_sends_a_frame_per_position_of_its_slider(image_id, anchors) -> None:
+    """While a slider is dragged (the sliders' element reports it), the scene and the plan
+    carry a frame for every position of that slider; once it is released they carry none."""
+    at = _app_at({"image": str(image_id), **({"anchors": anchors.lower()} if anchors else {})})
+    assert not at.exception
+    for name, scale in (("eps", EPS_VALUES), ("tau1", TAU_VALUES), ("tau2", TAU_VALUES)):
+        at.session_state["slider_dragging"] = name
+        at.run()
+        assert not at.exception, (image_id, name)
+        scene, plan = _frames(at, SCENE), _frames(at, PLAN)
+        assert scene["slider"] == plan["slider"] == name
+        assert len(scene["frames"]) == len(plan["frames"]) == len(scale)
+        assert all("shapes" in frame["layout"] for frame in scene["frames"])
+        titles = [frame["layout"]["title.text"] for frame in plan["frames"]]
+        assert len(set(titles)) == len(scale)  # each names its own position
+    at.session_state["slider_dragging"] = None
+    at.run()
+    assert _frames(at, SCENE) is None and _frames(at, PLAN) is None
