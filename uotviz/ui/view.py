@@ -449,6 +449,33 @@ def _scene_chart(
     )
 
 
+def _frames_while_dragging(
+    problem: MatchingProblem,
+    params: tuple[float, float, float],
+    scene: Scene,
+    image: OpenedImage | None,
+    highlight: tuple[int | None, int | None],
+    max_drawn: int,
+    matrices: _Matrices,
+    plotly_url: str | None,
+) -> tuple[tuple[str, list[dict]] | None, tuple[str, list[dict]] | None]:
+    """The scene's and the plan's frames (:func:`_drag_frames`, with the slider's name) while
+    the sliders report a drag; (None, None) otherwise, or without live charts."""
+    dragging = st.session_state.get(DRAGGING)
+    if dragging not in SCALES or plotly_url is None:
+        return None, None
+    scenes, plans = _drag_frames(
+        problem,
+        params,
+        dragging,
+        lambda plan: _scene_overlay(scene, image, problem, plan, highlight, max_drawn),
+        None
+        if matrices.plan is None
+        else lambda plan, at: plan_update(plan, matrices.shown, title=chart_title(plan_title(*at))),
+    )
+    return (dragging, scenes), (None if plans is None else (dragging, plans))
+
+
 def _drag_frames(
     problem: MatchingProblem,
     params: tuple[float, float, float],
@@ -550,7 +577,7 @@ def matching_view(
     matrices = _matrix_figures(
         problem, problem_key, plan, settings, params, rows, highlight, plotly_url is None
     )
-    frames = None
+    plan_frames = None
     if presenting():  # the plan beside the picture, for one projector screen
         matrix_columns = _presentation_places(matrices, side_col)
     else:
@@ -561,29 +588,18 @@ def matching_view(
         except ValueError as error:
             st.error(f"The scene cannot be drawn: {error}")
         else:
-            dragging = st.session_state.get(DRAGGING)
-            if dragging in SCALES and plotly_url is not None:
-                frames = _drag_frames(
-                    problem,
-                    params,
-                    dragging,
-                    lambda plan: _scene_overlay(scene, image, problem, plan, highlight, max_drawn),
-                    None
-                    if matrices.plan is None
-                    else lambda plan, at: plan_update(
-                        plan, matrices.shown, title=chart_title(plan_title(*at))
-                    ),
-                )
+            scene_frames, plan_frames = _frames_while_dragging(
+                problem, params, scene, image, highlight, max_drawn, matrices, plotly_url
+            )
             live_chart(
                 figure,
                 key=_SCENE_KEY,
                 plotly_url=plotly_url,
                 on_click=lambda: _scene_clicked(problem),
                 config=_chart_config(f"{_stem(scene.file_name)}_scene"),
-                frames=None if frames is None else (dragging, frames[0]),
+                frames=scene_frames,
             )
     if matrix_columns is not None:
-        plan_frames = None if frames is None or frames[1] is None else (dragging, frames[1])
         _show_matrices(matrices, matrix_columns, _stem(scene.file_name), plotly_url, plan_frames)
     with side_col:
         summary = summarise(result.plan)
