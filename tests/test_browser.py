@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from tests.streamlit_harness import CHROMIUM_ARGS
+from tests.streamlit_harness import CHROMIUM_ARGS, streamlit_servers
 
 pytestmark = pytest.mark.browser
 
@@ -457,3 +457,25 @@ def test_play_walks_the_picture_from_one_limit_case_to_another(
         assert walked[0].endswith("τ2 = 0") and walked[-1].endswith("τ2 = ∞"), walked
         expect(page.get_by_role("slider", name="τ2")).to_have_attribute("aria-valuetext", "∞")
         expect(page.locator("[data-testid=stException]")).to_have_count(0)
+
+
+def test_a_class_opening_a_fresh_server_at_once_sees_no_exception(chromium_executable: str) -> None:
+    """Sessions whose first runs overlap on a freshly started server: whatever the app (or
+    plotly, lazily) imports must be whole before any of them uses it."""
+    with streamlit_servers(["app.py"]) as (server,), sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_executable, args=CHROMIUM_ARGS
+        )
+        try:
+            pages = [browser.new_page(viewport={"width": 1200, "height": 800}) for _ in range(6)]
+            assert len(pages) == 6
+            for page in pages:  # all navigations start before any page has loaded
+                page.set_default_timeout(TIMEOUT_MS * 2)
+                page.goto(server.url, wait_until="commit")
+            for page in pages:
+                _wait_idle(page)
+                expect(_charts(page)).to_have_count(3, timeout=TIMEOUT_MS * 2)
+            for page in pages:
+                expect(page.locator("[data-testid=stException]")).to_have_count(0)
+        finally:
+            browser.close()

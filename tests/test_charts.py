@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -235,3 +237,19 @@ def test_step_texts_by_id_send_each_text_once() -> None:
     fig = unvalidated_figure([edges], {})
     assert step_texts(fig) == {"0": {"key": 0, "texts": {"4": "four", "7": "seven"}}}
     assert fig.data[0].text is None and fig.data[0].hoverinfo == "none"
+
+
+def test_pandas_is_whole_before_any_session_writes_a_figure() -> None:
+    """A fresh process that imports the live charts' module has pandas fully imported: plotly's
+    JSON writer reads pandas from ``sys.modules`` without importing it, and sessions that
+    started together on a fresh server met a half-imported one (Streamlit imports it lazily in
+    a session's thread)."""
+    probe = (
+        "import sys; import uotviz.ui.charts; "
+        "pandas = sys.modules.get('pandas'); "
+        "print(pandas is not None and hasattr(pandas, 'Series') and hasattr(pandas, 'DataFrame'))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.strip().splitlines()[-1] == "True", done.stdout + done.stderr

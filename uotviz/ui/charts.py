@@ -46,6 +46,12 @@ import pickle
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+# pandas is imported here, whole, before any session runs: Streamlit imports it lazily in a
+# session's thread (to serialise the data of the app's small elements), and plotly.io.to_json
+# reads whatever sys.modules holds, so a session writing a figure while another was still
+# importing pandas met a partially initialised module ("module 'pandas' has no attribute
+# 'Series'"), on a fresh server opened by several people at once.
+import pandas  # noqa: F401
 import plotly
 import plotly.graph_objects as go
 import plotly.io
