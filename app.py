@@ -17,6 +17,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from uotviz.readout import escape_markdown
 from uotviz.ui.charts import plotly_js_url, preload_plotly
 from uotviz.ui.picker import pick_image
 from uotviz.ui.presentation import hide_chrome, presenting
@@ -69,7 +70,7 @@ if needs_simulation(scene, settings):
 try:
     problem = matching_problem(source, image_id, settings, simulation)
 except ValueError as error:
-    st.error(f"The matching problem cannot be built: {error}")
+    st.error(f"The matching problem cannot be built: {escape_markdown(str(error))}")
     st.stop()
 
 image = load_image(source, image_id)
@@ -77,7 +78,8 @@ objects = len(problem.col_labels) - 1
 what = "anchors" if settings.anchors else "predictions"
 if not presenting():
     st.caption(
-        f"Image {image_id} · {scene.file_name} · {scene.width} × {scene.height} px · "
+        f"Image {image_id} · {escape_markdown(scene.file_name)} · {scene.width} × "
+        f"{scene.height} px · "
         f"{objects} ground truth(s) matched · {len(problem.row_labels):,} {what}"
     )
 problem_key = f"{source.key}|{image_id}|{settings}|{simulation}"

@@ -7,6 +7,7 @@ import base64
 import itertools
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -121,6 +122,11 @@ def _texts(at: AppTest) -> list[str]:
         texts.append(layout["title"]["text"])
         texts += [annotation["text"] for annotation in layout.get("annotations", [])]
     return texts
+
+
+def _shown(markdown: str) -> str:
+    """What a message written as escaped Markdown shows (``uotviz.readout.escape_markdown``)."""
+    return re.sub(r"\\(.)", r"\1", markdown)
 
 
 def _params(at: AppTest) -> tuple[float, float, float]:
@@ -377,7 +383,7 @@ def test_a_bad_configured_dataset_shows_an_error_and_the_demo(
     bad.write_text('{"images": [', encoding="utf-8")
     monkeypatch.setenv("UOTVIZ_ANNOTATIONS", str(bad))
     at = _new_app()
-    assert any("broken.json" in error.value for error in at.error)
+    assert any("broken.json" in _shown(error.value) for error in at.error)
     assert "Configured dataset" not in at.radio(key="source_kind").options
     assert _image_id(at) == FIGURE1_IMAGE_ID
     np.testing.assert_allclose(_matrix(at, COST), FIGURE1_COST, atol=5e-5)
@@ -390,7 +396,7 @@ def test_a_missing_configured_file_shows_an_error(
 ) -> None:
     monkeypatch.setenv("UOTVIZ_ANNOTATIONS", str(tmp_path / "nowhere.json"))
     at = _new_app()
-    assert any("not found" in error.value for error in at.error)
+    assert any("not found" in _shown(error.value) for error in at.error)
     assert _image_id(at) == FIGURE1_IMAGE_ID
 
 
@@ -530,7 +536,7 @@ def test_the_default_view_writes_every_parameter_and_reopens_the_same() -> None:
 
 def test_bad_url_values_warn_and_the_app_still_renders() -> None:
     at = _app_at({"eps": "-0.03", "image": "99", "tau1": "inf", "source": "nowhere"})
-    warnings = " ".join(w.value for w in at.warning)
+    warnings = " ".join(_shown(w.value) for w in at.warning)
     assert "eps='-0.03'" in warnings and "0.001" in warnings
     assert "source='nowhere'" in warnings
     assert "image=99" in warnings
@@ -665,3 +671,36 @@ def test_a_drag_sends_a_frame_per_position_of_its_slider(image_id, anchors) -> N
     at.session_state["slider_dragging"] = None
     at.run()
     assert _frames(at, SCENE) is None and _frames(at, PLAN) is None
+
+
+INJECTED = "![i](http://127.0.0.1:9/b.png) ## Expired: **log in** [here](http://127.0.0.1:9/)"
+"""Markdown that would show an external image, a heading, bold text and a link."""
+
+
+def test_url_values_are_shown_as_text_not_markdown() -> None:
+    at = _app_at({"eps": INJECTED, "tau1": "x\n# heading"})
+    warnings = [w.value for w in at.warning]
+    assert len(warnings) == 2
+    for value in warnings:
+        # every Markdown character of the quoted value is escaped, and no line starts a heading
+        assert re.search(r"(?<!\\)[\[\]()!*#]", value.split("URL parameter", 1)[1]) is None, value
+        assert "\n" not in value
+    assert "![i](http" in _shown(warnings[0])  # what is shown is the text itself, cut to 40
+
+
+def test_file_names_and_load_errors_are_shown_as_text(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    annotations, images = _tiny_dataset(tmp_path)
+    coco = json.loads(annotations.read_text(encoding="utf-8"))
+    coco["images"][0]["file_name"] = "[x](http:127.0.0.1:9) *tiny*.png"
+    annotations.write_text(json.dumps(coco), encoding="utf-8")
+    monkeypatch.setenv("UOTVIZ_ANNOTATIONS", str(annotations))
+    monkeypatch.setenv("UOTVIZ_IMAGES", str(images))
+    at = _new_app()
+    captions = [c.value for c in at.caption if c.value.startswith("Image 5")]
+    caption = captions[0].replace("\u2060", "")  # the invisible joiner that stops autolinks
+    assert "\\[x\\]\\(http\\:127\\.0\\.0\\.1\\:9\\) \\*tiny\\*" in caption
+    # the picture is missing: the error names the file, escaped too
+    errors = [e.value for e in at.error]
+    assert errors and all(re.search(r"(?<!\\)[\[\]*]", e) is None for e in errors), errors

@@ -6,6 +6,7 @@ import io
 import json
 import math
 import random
+import re
 
 import numpy as np
 import pytest
@@ -322,3 +323,17 @@ def test_the_figure1_matrices_draw_the_rows_that_matter_in_any_preset() -> None:
     plans[0][7, 0], plans[2][150, 1] = 0.5, 0.002
     np.testing.assert_array_equal(gallery_rows(plans), [7, 150])
     np.testing.assert_array_equal(gallery_rows([np.zeros((200, 3))]), np.arange(60))
+
+
+def test_text_from_data_and_urls_is_escaped_for_markdown() -> None:
+    from uotviz.readout import escape_markdown
+
+    shown = escape_markdown("![i](http://x.y/b.png)\n## Expired **log in** [a](www.x.y) a@b.c $x$")
+    assert "\n" not in shown
+    # every Markdown character escaped: none stands without its backslash
+    assert re.search(r"(?<!\\)[\[\]()!*#$]", shown) is None, shown
+    # bare addresses cannot become links: an invisible word joiner follows http, www and @
+    for start in ("http", "www", "@"):
+        assert start + "\u2060" in shown
+    # what a reader sees is the text itself
+    assert re.sub(r"\\(.)", r"\1", shown).replace("\u2060", "").startswith("![i](http://x.y/b")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
@@ -479,3 +480,25 @@ def test_a_class_opening_a_fresh_server_at_once_sees_no_exception(chromium_execu
                 expect(page.locator("[data-testid=stException]")).to_have_count(0)
         finally:
             browser.close()
+
+
+def test_a_shared_link_cannot_inject_images_or_links(
+    chromium_executable: str, app_server: str
+) -> None:
+    """A URL whose values are Markdown (an image that calls a server, a heading, a link) shows
+    them as text: no <img> or <a> to that address, no heading, and nothing is fetched."""
+    requested: list[str] = []
+    payload = "![i](http://127.0.0.1:9/b.png) http://127.0.0.1:9/x [here](http://127.0.0.1:9/)"
+    with _app_page(chromium_executable, app_server + "/") as page:
+        page.on("request", lambda request: requested.append(request.url))
+        page.goto(app_server + "/?" + urlencode({"eps": payload, "tau2": "# Expired"}))
+        _wait_idle(page)
+        expect(page.get_by_text("is not a", exact=False).first).to_be_visible()
+        alerts = page.locator("[data-testid=stAlert]")
+        assert alerts.count() >= 2
+        assert page.locator("img[src*='127.0.0.1:9'], a[href*='127.0.0.1:9']").count() == 0
+        assert alerts.locator("h1, h2, h3, img, a").count() == 0
+        shown = alerts.first.inner_text().replace("\u2060", "")  # an invisible word joiner
+        assert "![i](http://127.0.0.1:9" in shown  # shown as it was
+        page.wait_for_timeout(500)
+        assert not [url for url in requested if "127.0.0.1:9/" in url], requested

@@ -6,6 +6,7 @@ Pure functions from a :class:`~uotviz.transport.TransportResult`, a plan and a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -23,6 +24,7 @@ from uotviz.sliders import format_value
 from uotviz.transport import TransportResult
 
 __all__ = [
+    "escape_markdown",
     "MAX_DRAWN_ROWS",
     "MAX_MATRIX_ROWS",
     "MAX_SENDERS",
@@ -52,6 +54,26 @@ ROW_MIN_MASS = 1e-3
 
 MAX_SENDERS = 5
 """The "from" column lists at most this many predictions per ground truth, then "…"."""
+
+
+_AUTOLINK_STARTS = re.compile(r"(?i)https?|ftp|www|mailto|@")
+_MARKDOWN_CHARACTERS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&=])")
+
+
+def escape_markdown(text: str) -> str:
+    r"""``text`` (from data, files, uploads or a URL) to be shown as itself where Streamlit
+    renders Markdown (messages, captions): every Markdown, HTML, LaTeX or autolink character is
+    backslash-escaped and line breaks become spaces, so that no link, image, heading, emphasis,
+    formula or bare-URL link can be made of it.
+
+    >>> print(escape_markdown("![x](http://a.b/c.png) **now**").replace("\u2060", ""))
+    \!\[x\]\(http\://a\.b/c\.png\) \*\*now\*\*
+    """
+    flat = " ".join(str(text).splitlines())
+    escaped = _MARKDOWN_CHARACTERS.sub(r"\\\1", flat)
+    # Bare addresses are made links after escapes are read: a word joiner (invisible) after
+    # "http", "www" or "@" keeps them text.
+    return _AUTOLINK_STARTS.sub(lambda match: match.group(0) + "\u2060", escaped)
 
 
 def diagnostics(result: TransportResult, eps: float) -> str:

@@ -15,6 +15,7 @@ import streamlit as st
 
 from uotviz.data import DataConfig, LoadReport, config_from
 from uotviz.data.config import check_upload_size
+from uotviz.readout import escape_markdown
 from uotviz.sources import (
     CONFIGURED,
     DEMO,
@@ -60,14 +61,14 @@ def _configured(argv: Sequence[str], environ: Mapping[str, str]) -> DataSource |
     try:
         config = config_from(argv, environ)
     except ValueError as error:
-        st.error(f"The configured dataset cannot be used: {error}. Showing the demo instead.")
+        _cannot_use("The configured dataset", error)
         return None
     if config.annotations is None:
         return None
     try:
         return _cached_configured(config_key(CONFIGURED, config), CONFIGURED, config)
     except ValueError as error:
-        st.error(f"The configured dataset cannot be used: {error}. Showing the demo instead.")
+        _cannot_use("The configured dataset", error)
         return None
 
 
@@ -76,7 +77,7 @@ def _upload(kind: str, file) -> UploadedFile | None:
     try:
         check_upload_size(file.name, file.size, kind=kind)
     except ValueError as error:
-        st.error(str(error))
+        st.error(escape_markdown(str(error)))  # it names the uploaded file
         return None
     return UploadedFile(file.name, file.getvalue())
 
@@ -111,8 +112,14 @@ def _uploads() -> DataSource | None:
     try:
         return _cached_uploads(upload_key(ann, pred, pictures), ann, pred, pictures)
     except ValueError as error:
-        st.error(f"The uploaded files cannot be used: {error}. Showing the demo instead.")
+        _cannot_use("The uploaded files", error)
         return None
+
+
+def _cannot_use(what: str, error: ValueError) -> None:
+    """Say that ``what`` cannot be used and why; the reason quotes file names and records,
+    which are shown as text."""
+    st.error(f"{what} cannot be used: {escape_markdown(str(error))}. Showing the demo instead.")
 
 
 def _show_report(source: DataSource) -> None:

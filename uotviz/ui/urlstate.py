@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
+from uotviz.readout import escape_markdown
 from uotviz.ui import params, settings
 from uotviz.ui.js import asset_text
 from uotviz.urlstate import PARAMETERS, WEIGHT_KEYS, decode, encode
@@ -48,7 +49,7 @@ def restore_from_url() -> None:
     state[_RESTORED] = True
     values, messages = decode(st.query_params.to_dict())
     for message in messages:
-        st.warning(message)
+        st.warning(escape_markdown(message))  # it quotes the URL: shown as text
 
     if "source_kind" in values:
         state.source_kind = values["source_kind"]

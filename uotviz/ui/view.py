@@ -41,6 +41,7 @@ from uotviz.plots.selection import pick_from_point
 from uotviz.readout import (
     cost_title,
     diagnostics,
+    escape_markdown,
     narrow_table,
     plan_title,
     rows_caption,
@@ -140,7 +141,7 @@ def load_image(source: DataSource, image_id: int) -> OpenedImage | None:
     try:
         return _cached_image(source.key, image_id, source)
     except ValueError as error:
-        st.error(f"{error}. The boxes are drawn on a blank canvas.")
+        st.error(f"{escape_markdown(str(error))}. The boxes are drawn on a blank canvas.")
         return None
 
 
@@ -563,7 +564,7 @@ def matching_view(
     try:
         result: TransportResult = _solve(problem, problem_key, eps, tau1, tau2)
     except ValueError as error:
-        st.error(f"The solver refused the problem: {error}")
+        st.error(f"The solver refused the problem: {escape_markdown(str(error))}")
         sync_url()
         return
     plan = result.plan.cpu().numpy()
@@ -586,7 +587,7 @@ def matching_view(
         try:
             figure = _scene_chart(scene, image, problem, plan, highlight, max_drawn)
         except ValueError as error:
-            st.error(f"The scene cannot be drawn: {error}")
+            st.error(f"The scene cannot be drawn: {escape_markdown(str(error))}")
         else:
             scene_frames, plan_frames = _frames_while_dragging(
                 problem, params, scene, image, highlight, max_drawn, matrices, plotly_url
