@@ -186,3 +186,19 @@ def test_badges_keep_their_places_while_the_plan_changes(problem):
     }
     assert all(len(badge) == 3 for panel in places for badge in BADGES[panel])
     assert places["c"] == places["d"] == places["f"] == places["g"]
+
+
+def test_category_names_are_text_in_hover_labels():
+    """Plotly reads a few HTML tags in hover labels, links among them: a category name is
+    escaped, the app's own <b> and <br> are kept."""
+    problem = make_problem(
+        figure1.PREDICTIONS_XYXY,
+        figure1.GROUND_TRUTHS_XYXY,
+        pred_names=('<a href="http://127.0.0.1:9/">cup</a>',) * 5,
+        gt_names=("<img src=x>", "plate"),
+    )
+    shown = picture(problem, "g")
+    texts = [*shown.pred_hover, *shown.gt_hover]
+    assert all("<a " not in text and "<img" not in text for text in texts)
+    assert "&lt;a href=" in shown.pred_hover[0] and "&lt;img src=x&gt;" in shown.gt_hover[0]
+    assert shown.pred_hover[0].startswith("<b>1</b>") and "<br>" in shown.pred_hover[0]

@@ -25,11 +25,13 @@ box, then the corners just outside. A badge that fits nowhere is not written (th
 shows its match by colour, and its hover text and click work). The highlighted prediction's
 badge is always written.
 
-Coordinates are annotation pixels (``xyxy``, y pointing down), as in the boxes.
+Coordinates are annotation pixels (``xyxy``, y pointing down), as in the boxes. Hover texts
+use Plotly's few HTML tags (``<b>``, ``<br>``); category names in them are HTML-escaped.
 """
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -312,7 +314,7 @@ def _pred_hover(
 ) -> str:
     """A prediction's hover text: its name and score, then where its mass goes, heaviest first
     (at most six ground truths), with each pair's cost and IoU, then ∅."""
-    name = problem.pred_names[i] if i < len(problem.pred_names) else ""
+    name = html.escape(problem.pred_names[i]) if i < len(problem.pred_names) else ""
     text = f"<b>{problem.row_labels[i]}</b> {name}".rstrip() + f" · score {score:.3f}"
     if plan is None:
         return text
@@ -350,7 +352,7 @@ def _gt_hover(
 ) -> str:
     """A ground truth's hover text: its name, the mass it receives and from whom (heaviest
     first, at most five), with each pair's cost and IoU."""
-    name = problem.gt_names[j] if j < len(problem.gt_names) else ""
+    name = html.escape(problem.gt_names[j]) if j < len(problem.gt_names) else ""
     text = f"<b>{problem.col_labels[j]}</b> {name}".rstrip()
     if plan is None:
         return text

@@ -8,6 +8,7 @@ while the cost is the same (kept in ``st.session_state``).
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import astuple, dataclass
@@ -444,7 +445,8 @@ def _scene_chart(
         scene.height,
         problem,
         plan,
-        title=f"{scene.file_name}: the matching on the image",
+        # Plotly reads a few HTML tags in titles (links among them): the name is text.
+        title=f"{html.escape(scene.file_name)}: the matching on the image",
         picture_url=None if image is None else picture_url(image, "scene"),
         **_scene_options(highlight, max_drawn),
     )

@@ -27,15 +27,24 @@ function loadPlotly(url) {
 
 // Hover texts sent beside the figure (see `step_texts`): the traces have hoverinfo "none",
 // and this tooltip shows the text of the point under the pointer. The texts are the app's
-// own labels, with <b> and <br> as their only markup; everything else is written as text.
+// own labels, with <b> and <br> as their only markup and names HTML-escaped (as Plotly reads
+// them); everything else is written as text, the escapes read back.
+const ENTITIES = { "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#x27;": "'", "&amp;": "&" };
+
+function unescaped(text) {
+    return text.replace(/&(lt|gt|quot|#x27|amp);/g, (entity) => ENTITIES[entity]);
+}
+
 function fillTooltip(tip, text) {
     tip.replaceChildren();
     String(text).split("<br>").forEach((line, index) => {
         if (index) tip.appendChild(document.createElement("br"));
         line.split(/(<b>.*?<[/]b>)/).forEach((part) => {
             const bold = part.startsWith("<b>") && part.endsWith("</b>");
-            const node = bold ? document.createElement("b") : document.createTextNode(part);
-            if (bold) node.textContent = part.slice(3, -4);
+            const node = bold
+                ? document.createElement("b")
+                : document.createTextNode(unescaped(part));
+            if (bold) node.textContent = unescaped(part.slice(3, -4));
             if (part) tip.appendChild(node);
         });
     });
