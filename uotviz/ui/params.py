@@ -114,6 +114,8 @@ def transport_controls() -> tuple[float, float, float]:
         on_change=apply_preset,
         width=_PRESET_WIDTH_PX,
     )
+    # Before the sliders, which stretch over the rest of the row.
+    _play_controls(row.popover("▶ Play", help="Play the picture from one limit case to another"))
     sliders = [
         {
             "name": name,
@@ -136,7 +138,6 @@ def transport_controls() -> tuple[float, float, float]:
             default={"positions": None},
             on_positions_change=_sliders_moved,
         )
-    _play_controls(row.popover("▶ Play", help="Play the picture from one limit case to another"))
     return state.eps, state.tau1, state.tau2
 
 

@@ -72,7 +72,7 @@ def pick_image(source: DataSource) -> int | None:
         state.image_id = ids[0]
 
     pick_col, prev_col, next_col, random_col, present_col = st.columns(
-        [2.6, 1.4, 1.2, 1.3, 1.5], vertical_alignment="bottom"
+        [2.3, 1.35, 1.15, 1.2, 1.8], vertical_alignment="bottom"
     )
     pick_col.selectbox(
         f"Image ({len(ids):,} of {len(all_ids):,})",
