@@ -129,6 +129,12 @@ def _shown(markdown: str) -> str:
     return re.sub(r"\\(.)", r"\1", markdown)
 
 
+def _preset_box(at: AppTest):
+    """The preset selector (its key follows the preset it shows)."""
+    (box,) = [box for box in at.selectbox if box.label == "Preset (panel of Figure 1)"]
+    return box
+
+
 def _params(at: AppTest) -> tuple[float, float, float]:
     """(ε, τ1, τ2) as the sliders hold them."""
     return tuple(at.session_state[name] for name in ("eps", "tau1", "tau2"))
@@ -156,7 +162,7 @@ def app() -> AppTest:
 
 def test_app_renders_controls_and_both_matrices(app: AppTest) -> None:
     assert _params(app) == (0.05, INF, INF)  # the sliders' values (OT (g), the default)
-    assert list(app.selectbox(key="preset").options) == list(preset_names())
+    assert list(_preset_box(app).options) == list(preset_names())
     assert len(_charts(app)) == 3
     np.testing.assert_allclose(_matrix(app, COST), FIGURE1_COST, atol=5e-5)
     assert _matrix(app, PLAN).shape == (5, 3)
@@ -196,7 +202,7 @@ def test_the_ground_truth_table_says_what_each_one_received_and_from_whom(app: A
 
 @pytest.mark.parametrize("preset", PRESETS, ids=lambda preset: preset.panel)
 def test_preset_shows_the_published_plan(app: AppTest, preset) -> None:
-    app.selectbox(key="preset").set_value(preset.name).run()
+    _preset_box(app).set_value(preset.name).run()
     assert not app.exception
     assert _params(app) == (preset.eps, preset.tau1, preset.tau2)
 
@@ -226,17 +232,17 @@ def test_plan_figure_writes_row_and_column_sums(app: AppTest) -> None:
 
 
 def test_moving_a_slider_shows_custom_and_back(app: AppTest) -> None:
-    assert app.selectbox(key="preset").value == "OT (g)"
+    assert _preset_box(app).value == "OT (g)"
     _move(app, eps=0.1).run()
-    assert app.selectbox(key="preset").value == CUSTOM
+    assert _preset_box(app).value == CUSTOM
     assert "ε = 0.1," in _chart(app, PLAN)["layout"]["title"]["text"]
     _move(app, eps=0.05).run()
-    assert app.selectbox(key="preset").value == "OT (g)"
+    assert _preset_box(app).value == "OT (g)"
 
 
 def test_choosing_custom_keeps_the_sliders(app: AppTest) -> None:
-    app.selectbox(key="preset").set_value("Unbalanced OT (h)").run()
-    app.selectbox(key="preset").set_value(CUSTOM).run()
+    _preset_box(app).set_value("Unbalanced OT (h)").run()
+    _preset_box(app).set_value(CUSTOM).run()
     assert not app.exception
     assert _params(app) == (0.05, 0.01, 100.0)
 
@@ -478,7 +484,7 @@ def test_the_url_sets_the_widgets_and_follows_them() -> None:
     # the preset moves the sliders, then the explicit ε overrides it: the preset shown is Custom
     assert at.session_state["eps"] == 0.01
     assert (at.session_state["tau1"], at.session_state["tau2"]) == (0.01, 100)
-    assert at.selectbox(key="preset").value == CUSTOM
+    assert _preset_box(at).value == CUSTOM
     assert at.selectbox(key="cost_preset").value == "1 − IoU"
     assert at.slider(key="max_drawn").value == 25
     assert "ε = 0.01," in _chart(at, PLAN)["layout"]["title"]["text"]
@@ -486,7 +492,7 @@ def test_the_url_sets_the_widgets_and_follows_them() -> None:
     assert at.query_params["preset"] == "custom" and at.query_params["tau2"] == "100"
     _move(at, tau2=INF).run()
     assert at.query_params["tau2"] == "inf"
-    at.selectbox(key="preset").set_value("Hungarian (d)").run()
+    _preset_box(at).set_value("Hungarian (d)").run()
     assert (at.query_params["preset"], at.query_params["eps"]) == ("d", "0")
     _button(at, "next image").click().run()
     assert at.query_params["image"] == "1"
@@ -519,7 +525,7 @@ def test_a_slider_step_writes_the_same_url_in_the_browser() -> None:
 
 def test_a_preset_in_the_url_moves_the_sliders() -> None:
     at = _app_at({"preset": "f"})
-    assert at.selectbox(key="preset").value == "Unbalanced OT (f)"
+    assert _preset_box(at).value == "Unbalanced OT (f)"
     assert _params(at) == (0.05, 100.0, 0.01)
     np.testing.assert_allclose(_matrix(at, PLAN), PUBLISHED_PLANS["f"], atol=0.005)
 

@@ -1,8 +1,8 @@
 """The transport parameters: a preset of the paper's Figure 1 and the ε, τ1, τ2 sliders.
 
 The parameters live in the session state (``eps``, ``tau1``, ``tau2``); the preset selector and
-the sliders both write them. Choosing a preset moves the sliders; the preset shown is always
-the one the parameters match, or Custom.
+the sliders both write them. Choosing a preset moves the sliders; the preset shown
+(``preset``, a plain value) is always the one the parameters match, or Custom.
 
 The sliders are one small element (``uotviz/ui/js/sliders.js``) that reports every position a
 mouse drag goes through, not only the last one, so that the picture follows the drag.
@@ -43,6 +43,7 @@ SLIDER_STEP = "slider_step"
 DRAGGING = "slider_dragging"
 """The session key of the slider the mouse is dragging (``"eps"``, ...), None when none is."""
 
+_PRESET_WIDGET = "preset_choice"  # the selector's key, followed by the preset it shows
 _PRESET_WIDTH_PX = 280  # the longest preset name, "Closest ground truth (c)", and the arrow
 _SLIDERS_KEY = "transport_sliders"
 _SESSION_KEY = "slider_session"  # an id of the session, for the sliders to see a new one
@@ -72,6 +73,12 @@ def apply_preset() -> None:
         st.session_state.eps = preset.eps
         st.session_state.tau1 = preset.tau1
         st.session_state.tau2 = preset.tau2
+
+
+def _preset_chosen(key: str) -> None:
+    """A preset chosen in the selector ``key``: apply it."""
+    st.session_state.preset = st.session_state[key]
+    apply_preset()
 
 
 def slider_moved() -> None:
@@ -107,11 +114,19 @@ def transport_controls() -> tuple[float, float, float]:
     slider_moved()  # the preset shown is the one the parameters match (set from anywhere)
     # A horizontal container, not columns: fewer elements to send and draw at every step.
     row = st.container(horizontal=True, gap="medium", vertical_alignment="bottom")
+    # The selector is keyed by the preset it shows, and its value is never set from here: a
+    # widget whose value the app sets can be sent back stale by a browser that has not drawn
+    # the new value yet (a key press right after a slider step, on a busy machine), and that
+    # stale value read as a choice would undo the step.
+    names = preset_names()
+    key = f"{_PRESET_WIDGET}:{state.preset}"
     row.selectbox(
         "Preset (panel of Figure 1)",
-        preset_names(),
-        key="preset",
-        on_change=apply_preset,
+        names,
+        index=names.index(state.preset),
+        key=key,
+        on_change=_preset_chosen,
+        args=(key,),
         width=_PRESET_WIDTH_PX,
     )
     # Before the sliders, which stretch over the rest of the row.
