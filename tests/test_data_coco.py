@@ -164,6 +164,17 @@ ANN = GOOD["annotations"][1]  # index 1, id 11, image 285
         ("annotations", {**ANN, "image_id": "285"},
          "annotations[1] (id 11): image_id must be an integer, got '285'"),
         ("annotations", [1, 2], "annotations[1]: is a list, not an object"),
+        # numbers beyond what the arrays hold: skipped records, not an OverflowError
+        ("annotations", {**ANN, "id": 2**63},
+         "annotations[1] (id 9223372036854775808): id 9223372036854775808 is out of range: "
+         "ids are 64-bit integers"),
+        ("annotations", {**ANN, "image_id": 1e308},
+         "annotations[1] (id 11): image_id 1e+308 is out of range: ids are 64-bit integers"),
+        ("annotations", {**ANN, "category_id": -(2**63) - 1},
+         "annotations[1] (id 11): category_id -9223372036854775809 is out of range"),
+        ("annotations", {**ANN, "bbox": [0, 0, 10**400, 1]},
+         "annotations[1] (id 11): bbox must be a list of 4 numbers [x, y, width, height], got "
+         "[0, 0, 10000000000000000000000000000000…"),
     ],
 )  # fmt: skip
 def test_bad_annotation_is_skipped_and_the_rest_load(section, record, message):

@@ -109,6 +109,16 @@ GOOD_RECORD = GOOD[1]  # image 285
         ({**GOOD_RECORD, "score": "high"},
          "record 1 (image_id 285): score must be a number, got 'high'"),
         ("not a record", "record 1: is a str, not an object"),
+        # numbers beyond what the arrays hold: skipped records, not an OverflowError
+        ({**GOOD_RECORD, "image_id": 2**63},
+         "record 1 (image_id 9223372036854775808): image_id 9223372036854775808 is out of "
+         "range: ids are 64-bit integers"),
+        ({**GOOD_RECORD, "category_id": 1e308},
+         "record 1 (image_id 285): category_id 1e+308 is out of range: ids are 64-bit "
+         "integers"),
+        ({**GOOD_RECORD, "score": 10**400},
+         "record 1 (image_id 285): score must be a number, got "
+         "100000000000000000000000000000000000000…"),
     ],
 )  # fmt: skip
 def test_bad_result_records_are_skipped_and_the_rest_load(index, record, message):

@@ -49,9 +49,11 @@ from uotviz.data.errors import (
     ReportWriter,
     Source,
     as_int,
+    id_problem,
     is_number,
     parse_json,
     read_bytes,
+    shown,
     source_name,
 )
 from uotviz.data.types import GroundTruths, LoadReport, Predictions, Scene
@@ -94,11 +96,11 @@ def _annotation_problem(
         as_int(ann["category_id"]),
     )
     if ann_id is None:
-        return f"id must be an integer, got {ann['id']!r}", None
+        return id_problem("id", ann["id"]), None
     if image_id is None:
-        return f"image_id must be an integer, got {ann['image_id']!r}", None
+        return id_problem("image_id", ann["image_id"]), None
     if category_id is None:
-        return f"category_id must be an integer, got {ann['category_id']!r}", None
+        return id_problem("category_id", ann["category_id"]), None
     if image_id not in images:
         if image_id in skipped_images:
             return f"image_id {image_id} was skipped (see its message)", None
@@ -107,7 +109,7 @@ def _annotation_problem(
         return f"category_id {category_id} is not in 'categories'", None
     bbox = ann["bbox"]
     if not isinstance(bbox, list) or len(bbox) != 4 or not all(is_number(v) for v in bbox):
-        return f"bbox must be a list of 4 numbers [x, y, width, height], got {bbox!r}", None
+        return f"bbox must be a list of 4 numbers [x, y, width, height], got {shown(bbox)}", None
     x, y, w, h = (float(v) for v in bbox)
     if not (math.isfinite(x) and math.isfinite(y)):
         return f"bbox corner ({x}, {y}) is not finite", None
@@ -158,7 +160,7 @@ def _validate(dataset: Any, name: str, writer: ReportWriter) -> tuple[dict, list
             continue
         cat_id = as_int(cat.get("id"))
         if cat_id is None:
-            writer.skip(f"{where}: id missing or not an integer")
+            writer.skip(f"{where}: id missing, or not a 64-bit integer")
         elif not isinstance(cat.get("name"), str) or not cat["name"]:
             writer.skip(f"{where}: name missing or not a string")
         elif cat_id in categories:
@@ -184,7 +186,7 @@ def _validate(dataset: Any, name: str, writer: ReportWriter) -> tuple[dict, list
         if missing:
             problem = "missing " + ", ".join(repr(k) for k in missing)
         elif image_id is None:
-            problem = f"id must be an integer, got {img['id']!r}"
+            problem = id_problem("id", img["id"])
         elif not isinstance(img["file_name"], str) or not img["file_name"]:
             problem = f"file_name must be a non-empty string, got {img['file_name']!r}"
         elif width is None or height is None or width <= 0 or height <= 0:

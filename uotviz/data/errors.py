@@ -11,6 +11,7 @@ Two levels of failure, so that bad input never ends in a traceback:
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import IO, Any
 
@@ -109,8 +110,15 @@ def parse_json(data: bytes, name: str) -> Any:
         raise DataError(f"{name}: not valid JSON: nested too deeply") from None
 
 
-def as_int(value: Any) -> int | None:
-    """``value`` as an int when it is an integer (or an integral float), else None."""
+INT64_RANGE = (-(2**63), 2**63 - 1)
+"""The ids the loaders keep: they are stored as 64-bit integers."""
+
+_LARGEST_FLOAT_INT = int(sys.float_info.max)
+_SHOWN_CHARS = 40  # a value quoted in a message is cut to this many characters
+
+
+def _integral(value: Any) -> int | None:
+    """``value`` as an int when it is an integer or an integral float, whatever its size."""
     if type(value) is int:
         return value
     if type(value) is float and value.is_integer():
@@ -118,6 +126,31 @@ def as_int(value: Any) -> int | None:
     return None
 
 
+def as_int(value: Any) -> int | None:
+    """``value`` as an int when it is an integer (or an integral float) within
+    :data:`INT64_RANGE`, else None."""
+    number = _integral(value)
+    if number is None or not INT64_RANGE[0] <= number <= INT64_RANGE[1]:
+        return None
+    return number
+
+
+def shown(value: Any) -> str:
+    """``value`` quoted for a message, cut to 40 characters (a number may have hundreds)."""
+    text = repr(value)
+    return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 1] + "…"
+
+
+def id_problem(field: str, value: Any) -> str:
+    """Why ``value`` cannot be the id ``field`` of a record (:func:`as_int` refused it)."""
+    if _integral(value) is not None:
+        return f"{field} {shown(value)} is out of range: ids are 64-bit integers"
+    return f"{field} must be an integer, got {shown(value)}"
+
+
 def is_number(value: Any) -> bool:
-    """True for ints and floats (NaN included), False for bools, strings and None."""
-    return type(value) in (int, float)
+    """True for floats (NaN included) and for ints that a float can hold (finite), False for
+    bools, strings, None and larger ints."""
+    if type(value) is int:
+        return abs(value) <= _LARGEST_FLOAT_INT
+    return type(value) is float

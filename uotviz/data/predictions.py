@@ -71,9 +71,11 @@ from uotviz.data.errors import (
     ReportWriter,
     Source,
     as_int,
+    id_problem,
     is_number,
     parse_json,
     read_bytes,
+    shown,
     source_name,
 )
 from uotviz.data.types import LoadReport, Predictions
@@ -131,13 +133,16 @@ def _columns_fast(records: list) -> tuple[np.ndarray, ...] | None:
     if not {type(v) for b in bboxes for v in b} <= {int, float}:
         return None
     rows = np.arange(len(records), dtype=np.int64)
-    return (
-        rows,
-        np.array(image_ids, dtype=np.int64),
-        np.array(category_ids, dtype=np.int64),
-        np.array(bboxes, dtype=np.float64).reshape(-1, 4),
-        np.array(scores, dtype=np.float64),
-    )
+    try:
+        return (
+            rows,
+            np.array(image_ids, dtype=np.int64),
+            np.array(category_ids, dtype=np.int64),
+            np.array(bboxes, dtype=np.float64).reshape(-1, 4),
+            np.array(scores, dtype=np.float64),
+        )
+    except OverflowError:  # an id beyond 64 bits, a number beyond a float: checked one by one
+        return None
 
 
 def _record_problem(record: Any) -> tuple[str | None, tuple | None]:
@@ -148,14 +153,14 @@ def _record_problem(record: Any) -> tuple[str | None, tuple | None]:
         return "missing " + ", ".join(repr(k) for k in missing), None
     image_id, category_id = as_int(record["image_id"]), as_int(record["category_id"])
     if image_id is None:
-        return f"image_id must be an integer, got {record['image_id']!r}", None
+        return id_problem("image_id", record["image_id"]), None
     if category_id is None:
-        return f"category_id must be an integer, got {record['category_id']!r}", None
+        return id_problem("category_id", record["category_id"]), None
     bbox = record["bbox"]
     if not isinstance(bbox, list) or len(bbox) != 4 or not all(is_number(v) for v in bbox):
-        return f"bbox must be a list of 4 numbers [x, y, width, height], got {bbox!r}", None
+        return f"bbox must be a list of 4 numbers [x, y, width, height], got {shown(bbox)}", None
     if not is_number(record["score"]):
-        return f"score must be a number, got {record['score']!r}", None
+        return f"score must be a number, got {shown(record['score'])}", None
     return None, (image_id, category_id, bbox, float(record["score"]))
 
 
