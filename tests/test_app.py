@@ -710,3 +710,16 @@ def test_file_names_and_load_errors_are_shown_as_text(
     # the picture is missing: the error names the file, escaped too
     errors = [e.value for e in at.error]
     assert errors and all(re.search(r"(?<!\\)[\[\]*]", e) is None for e in errors), errors
+
+
+def test_a_picture_whose_size_differs_from_the_annotations_says_so(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    annotations, images = _tiny_dataset(tmp_path)
+    Image.new("RGB", (80, 60), (200, 120, 40)).save(images / "tiny.png")  # JSON says 64 x 48
+    monkeypatch.setenv("UOTVIZ_ANNOTATIONS", str(annotations))
+    monkeypatch.setenv("UOTVIZ_IMAGES", str(images))
+    at = _new_app()
+    warnings = [_shown(w.value) for w in at.warning]
+    assert any("80 x 60 pixels but the annotations say 64 x 48" in w for w in warnings), warnings
+    assert not at.exception and len(_charts(at)) == 3  # still drawn, stretched

@@ -138,12 +138,16 @@ def _cached_image(source_key: str, image_id: int, _source: DataSource) -> Opened
 
 
 def load_image(source: DataSource, image_id: int) -> OpenedImage | None:
-    """The image (cached), or None with an st.error saying why it cannot be shown."""
+    """The image (cached), or None with an st.error saying why it cannot be shown; what did not
+    stop it from opening (a size that differs from the annotations') is a warning."""
     try:
-        return _cached_image(source.key, image_id, source)
+        opened = _cached_image(source.key, image_id, source)
     except ValueError as error:
         st.error(f"{escape_markdown(str(error))}. The boxes are drawn on a blank canvas.")
         return None
+    for message in opened.messages:
+        st.warning(escape_markdown(message))
+    return opened
 
 
 def picture_url(image: OpenedImage, image_key: str) -> str | None:
