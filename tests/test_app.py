@@ -723,3 +723,27 @@ def test_a_picture_whose_size_differs_from_the_annotations_says_so(
     warnings = [_shown(w.value) for w in at.warning]
     assert any("80 x 60 pixels but the annotations say 64 x 48" in w for w in warnings), warnings
     assert not at.exception and len(_charts(at)) == 3  # still drawn, stretched
+
+
+@pytest.mark.parametrize(
+    ("content", "suffix", "reason"),
+    [("[]", "json", "contains no detections"), ("not json at all", "json", "not valid JSON")],
+)
+def test_refused_predictions_keep_the_annotations(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, content: str, suffix: str, reason: str
+) -> None:
+    """A predictions file that cannot be used is refused alone: the configured annotations stay,
+    with simulated predictions, and an error says why the file was refused."""
+    annotations, images = _tiny_dataset(tmp_path)
+    predictions = tmp_path / f"preds.{suffix}"
+    predictions.write_text(content, encoding="utf-8")
+    monkeypatch.setenv("UOTVIZ_ANNOTATIONS", str(annotations))
+    monkeypatch.setenv("UOTVIZ_IMAGES", str(images))
+    monkeypatch.setenv("UOTVIZ_PREDICTIONS", str(predictions))
+    at = _new_app()
+    assert not at.exception
+    assert at.radio(key="source_kind").value == "Configured dataset"
+    assert _image_id(at) == 5
+    errors = [_shown(e.value) for e in at.error]
+    assert any(reason in e and "preds" in e and "without them" in e for e in errors), errors
+    assert any("simulated" in info.value for info in at.info)

@@ -93,8 +93,12 @@ def test_bad_uploads_raise_data_errors() -> None:
     with pytest.raises(ValueError, match="not valid JSON"):
         load_uploads(UploadedFile("inst.json", b"{"))
     good = UploadedFile("inst.json", json.dumps(COCO).encode())
-    with pytest.raises(ValueError):
-        load_uploads(good, UploadedFile("det.json", b"[1, 2"))
+    # predictions that cannot be used are refused alone: the annotations stay
+    for bad in (b"[1, 2", b"[]"):
+        source = load_uploads(good, UploadedFile("det.json", bad))
+        assert not source.has_predictions
+        assert len(source.report.refused) == 1 and source.report.refused[0].startswith("det.json")
+        assert sorted(source.dataset.image_ids()) == [5, 6]
 
 
 def test_demo_source_and_browsing() -> None:

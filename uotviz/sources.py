@@ -161,17 +161,22 @@ def load_uploads(
         key: the source's key if already computed (default: :func:`upload_key`).
 
     Raises:
-        DataError: the annotations or predictions cannot be used as a whole.
+        DataError: the annotations cannot be used as a whole (predictions that cannot be are
+            refused in the report, and the annotations load without them).
     """
     index, report = load_annotations(annotations.data, name=annotations.name)
     prediction_map = None
     source = ""
     if predictions is not None:
-        prediction_map, prediction_report = load_predictions(
-            predictions.data, index, name=predictions.name
-        )
-        report.merge(prediction_report)
-        source = predictions.name
+        try:
+            prediction_map, prediction_report = load_predictions(
+                predictions.data, index, name=predictions.name
+            )
+        except DataError as error:  # the annotations stay usable without them
+            report.refused.append(str(error))
+        else:
+            report.merge(prediction_report)
+            source = predictions.name
     image_bytes: dict[int, bytes] = {}
     for upload in images:
         image_id = index.image_id_for(upload.name)

@@ -77,7 +77,9 @@ def load_dataset(config: DataConfig) -> tuple[Dataset, LoadReport]:
         first).
 
     Raises:
-        DataError: if no annotations file is configured, or a file cannot be used as a whole.
+        DataError: if no annotations file is configured, or it cannot be used as a whole. A
+            predictions file that cannot be used is refused in the report
+            (``LoadReport.refused``), and the annotations load without predictions.
     """
     if config.annotations is None:
         raise DataError("no annotations file: give --annotations or set UOTVIZ_ANNOTATIONS")
@@ -85,7 +87,11 @@ def load_dataset(config: DataConfig) -> tuple[Dataset, LoadReport]:
     predictions = None
     source = ""
     if config.predictions is not None:
-        source = Path(config.predictions).name
-        predictions, prediction_report = load_predictions(config.predictions, index)
-        report.merge(prediction_report)
+        try:
+            predictions, prediction_report = load_predictions(config.predictions, index)
+        except DataError as error:  # the annotations stay usable without them
+            report.refused.append(str(error))
+        else:
+            source = Path(config.predictions).name
+            report.merge(prediction_report)
     return Dataset(index, predictions, source), report

@@ -99,6 +99,9 @@ class LoadReport:
     loaded: int = 0
     skipped: int = 0
     messages: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    """Files refused as a whole while the rest loaded (a predictions file that cannot be used:
+    the annotations are kept), one message each."""
 
     def skip(self, message: str) -> None:
         """Count one skipped record and keep its message."""
@@ -110,3 +113,4 @@ class LoadReport:
         self.loaded += other.loaded
         self.skipped += other.skipped
         self.messages.extend(other.messages)
+        self.refused.extend(other.refused)

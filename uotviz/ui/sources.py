@@ -125,6 +125,8 @@ def _cannot_use(what: str, error: ValueError) -> None:
 def _show_report(source: DataSource) -> None:
     """Skipped records: a warning with their count and an expander listing the messages."""
     report: LoadReport = source.report
+    for refusal in report.refused:
+        st.error(f"{escape_markdown(refusal)}. The annotations are shown without them.")
     if report.skipped:
         st.warning(
             f"{source.kind}: {report.skipped:,} record(s) skipped, {report.loaded:,} loaded. "
