@@ -19,14 +19,20 @@ TIMEOUT_MS = 60_000
 
 
 @contextmanager
-def _app_page(chromium_executable: str, url: str, init_script: str | None = None):
-    """A 1400 × 900 Chromium page showing the app at ``url``, idle; closed on exit."""
+def _app_page(
+    chromium_executable: str,
+    url: str,
+    init_script: str | None = None,
+    viewport: tuple[int, int] = (1400, 900),
+):
+    """A Chromium page (1400 × 900 by default) showing the app at ``url``, idle; closed on
+    exit."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=chromium_executable, args=CHROMIUM_ARGS
         )
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
             page.set_default_timeout(TIMEOUT_MS)
             if init_script is not None:
                 page.add_init_script(init_script)
@@ -381,37 +387,27 @@ def test_presentation_mode_fits_a_projector(
 ) -> None:
     """At 1280 x 720 the picture, the three sliders and the plan are all on the first screen,
     and the picture's labels are at least 16 px."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium_executable, args=CHROMIUM_ARGS
+    with _app_page(chromium_executable, app_server + "/?present=1", viewport=(1280, 720)) as page:
+        _expect_chart_title(page, "ε = 0.05, τ1 = ∞, τ2 = ∞")
+        page.wait_for_timeout(1000)
+        expect(page.locator("[data-testid=stSidebar]")).to_be_hidden()
+        expect(page.get_by_text("detection matching as unbalanced optimal")).to_have_count(0)
+        scene = _charts(page).first
+        plan = _plan_chart(page).first
+        for element in (
+            scene.locator(".imagelayer image"),
+            plan.locator(".heatmaplayer"),
+            *(page.get_by_role("slider", name=name) for name in ("ε", "τ1", "τ2")),
+        ):
+            box = element.bounding_box()
+            assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 720, box
+        sizes = scene.evaluate(
+            "(gd) => gd._fullLayout.annotations.filter((a) => a.name && a.name.includes(','))"
+            ".map((a) => a.font.size)"
         )
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 720})
-            page.set_default_timeout(TIMEOUT_MS)
-            page.goto(app_server + "/?present=1")
-            _wait_idle(page)
-            _expect_chart_title(page, "ε = 0.05, τ1 = ∞, τ2 = ∞")
-            page.wait_for_timeout(1000)
-            expect(page.locator("[data-testid=stSidebar]")).to_be_hidden()
-            expect(page.get_by_text("detection matching as unbalanced optimal")).to_have_count(0)
-            scene = _charts(page).first
-            plan = _plan_chart(page).first
-            for element in (
-                scene.locator(".imagelayer image"),
-                plan.locator(".heatmaplayer"),
-                *(page.get_by_role("slider", name=name) for name in ("ε", "τ1", "τ2")),
-            ):
-                box = element.bounding_box()
-                assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 720, box
-            sizes = scene.evaluate(
-                "(gd) => gd._fullLayout.annotations.filter((a) => a.name && a.name.includes(','))"
-                ".map((a) => a.font.size)"
-            )
-            assert sizes and min(sizes) >= 16, sizes
-            page.screenshot(path=str(tmp_path / "presentation-1280x720.png"))
-            expect(page.locator("[data-testid=stException]")).to_have_count(0)
-        finally:
-            browser.close()
+        assert sizes and min(sizes) >= 16, sizes
+        page.screenshot(path=str(tmp_path / "presentation-1280x720.png"))
+        expect(page.locator("[data-testid=stException]")).to_have_count(0)
 
 
 def test_clicking_a_badge_highlights_its_prediction(

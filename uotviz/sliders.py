@@ -25,6 +25,7 @@ __all__ = [
     "Animation",
     "EPS_VALUES",
     "MANTISSAS",
+    "PARAMETER_LABELS",
     "SCALES",
     "TAU_VALUES",
     "format_value",
@@ -161,6 +162,9 @@ def matching_preset(
 SCALES: dict[str, tuple[float, ...]] = {"eps": EPS_VALUES, "tau1": TAU_VALUES, "tau2": TAU_VALUES}
 """Each transport parameter's slider scale, by name."""
 
+PARAMETER_LABELS: dict[str, str] = {"eps": "ε", "tau1": "τ1", "tau2": "τ2"}
+"""Each transport parameter's name as the app writes it (its slider's label), by name."""
+
 
 def positions_sent(sent: object) -> tuple[dict[str, float], int | None, str | None]:
     """The parameter values, the step number and the slider being dragged in what the sliders
@@ -224,7 +228,7 @@ class Animation:
     @property
     def label(self) -> str:
         """``"Closest ground truth (c) → Hungarian (d): τ2 from 0 to ∞"``."""
-        scale_name = {"eps": "ε", "tau1": "τ1", "tau2": "τ2"}[self.slider]
+        scale_name = PARAMETER_LABELS[self.slider]
         index = list(SCALES).index(self.slider)
         low, high = _values(self.start)[index], _values(self.end)[index]
         return (

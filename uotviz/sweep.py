@@ -19,7 +19,7 @@ import numpy as np
 from torch import Tensor
 
 from uotviz.figure1 import PRESETS, Preset
-from uotviz.sliders import EPS_VALUES, TAU_VALUES
+from uotviz.sliders import EPS_VALUES, PARAMETER_LABELS, TAU_VALUES
 from uotviz.transport import solve, solve_batch_params
 
 __all__ = [
@@ -32,7 +32,7 @@ __all__ = [
     "sweep_values",
 ]
 
-SWEEP_PARAMETERS: tuple[str, ...] = ("ε", "τ1", "τ2")
+SWEEP_PARAMETERS: tuple[str, ...] = tuple(PARAMETER_LABELS.values())
 """The parameters a sweep can move, in the order of ``fixed = (eps, tau1, tau2)``."""
 
 EPS_RANGE = (EPS_VALUES[1], EPS_VALUES[-1])

@@ -108,7 +108,6 @@ class PredictionMark:
         colour: the outline's and badge's colour: its main ground truth's, or
             :data:`BACKGROUND_GREY`, or :data:`UNMATCHED_COLOUR`.
         strength: the mass to that destination, clipped to [0, 1]: outline width and opacity.
-        main_column: the ground truth it sends most mass to (None: ∅ or nothing wins).
         to_background: its mass to ∅.
         badge: the badge's text, e.g. ``"4→A"``, ``"4→A,B"``, ``"1→∅"``.
         badge_at: where the badge's top-left corner sits (annotation pixels), or None when it
@@ -121,7 +120,6 @@ class PredictionMark:
     box: tuple[float, float, float, float]
     colour: str
     strength: float
-    main_column: int | None
     to_background: float
     badge: str
     badge_at: tuple[float, float] | None
@@ -548,7 +546,6 @@ def _prediction_marks(
                 box=tuple(boxes[i].tolist()),
                 colour=colour,
                 strength=float(np.clip(mass, 0.0, 1.0)),
-                main_column=column,
                 to_background=float(plan[i, -1]) if plan is not None else 0.0,
                 badge=badge,
                 badge_at=badge_at[i],

@@ -17,6 +17,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from uotviz.sliders import (
     ANIMATIONS,
+    PARAMETER_LABELS,
     SCALES,
     format_value,
     matching_preset,
@@ -49,7 +50,6 @@ _SLIDERS_KEY = "transport_sliders"
 _SESSION_KEY = "slider_session"  # an id of the session, for the sliders to see a new one
 _PLAY_KEY = "slider_play"  # the last animation asked for: {slider, from, to, id}
 _PLAY_WIDTH_PX = 420
-_LABELS = {"eps": "ε", "tau1": "τ1", "tau2": "τ2"}
 _HELP = {
     "eps": "Entropic regularisation, in cost units. 0: no entropy (exact solution).",
     "tau1": "Penalty on the predictions' marginal (row sums). ∞: every prediction sends "
@@ -134,7 +134,7 @@ def transport_controls() -> tuple[float, float, float]:
     sliders = [
         {
             "name": name,
-            "label": _LABELS[name],
+            "label": PARAMETER_LABELS[name],
             "help": _HELP[name],
             "values": [format_value(value) for value in scale],
             "position": scale.index(snap(state[name], scale)),

@@ -50,9 +50,9 @@ from uotviz.readout import (
     summary_line,
     summary_table,
 )
-from uotviz.sliders import SCALES
+from uotviz.sliders import PARAMETER_LABELS, SCALES
 from uotviz.sources import DataSource
-from uotviz.sweep import SWEEP_PARAMETERS, sweep_plans
+from uotviz.sweep import sweep_plans
 from uotviz.transport import TransportResult, solve
 from uotviz.ui.charts import (
     chart_title,
@@ -497,7 +497,8 @@ def _drag_frames(
     to :func:`~uotviz.transport.solve` at its position to within its tolerance)."""
     index = list(SCALES).index(dragging)
     values = SCALES[dragging]
-    plans = sweep_plans(problem.cost.to(solve_device()), SWEEP_PARAMETERS[index], values, params)
+    label = PARAMETER_LABELS[dragging]
+    plans = sweep_plans(problem.cost.to(solve_device()), label, values, params)
     scenes, plan_updates = [], []
     for value, plan in zip(values, plans, strict=True):
         at = list(params)
