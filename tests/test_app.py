@@ -631,6 +631,34 @@ def test_a_click_on_a_figure1_plan_chooses_its_preset() -> None:
     assert (state["eps"], state["tau1"], state["tau2"]) == (0.0, INF, INF)
 
 
+def test_a_selector_of_an_earlier_run_sent_back_does_not_undo_a_slider_step() -> None:
+    """A slider step changes the preset shown (OT (g) -> Custom), so the selector is drawn
+    under a new key. A browser that still holds the earlier selector sends its value back with
+    the next step, and Streamlit, which has forgotten it, calls its callback: the step must
+    stand. A real choice in the selector on screen is applied."""
+
+    def echoed() -> None:
+        import streamlit as st
+
+        from uotviz.ui.params import _preset_chosen, init_params, slider_moved
+
+        init_params()  # OT (g)
+        st.session_state.tau2 = 0.01  # the slider step
+        slider_moved()
+        st.session_state["preset_choice:OT (g)"] = "OT (g)"  # the earlier selector, sent back
+        _preset_chosen("preset_choice:OT (g)")
+        st.session_state["after_echo"] = (st.session_state.preset, st.session_state.tau2)
+        shown = f"preset_choice:{st.session_state.preset}"
+        st.session_state[shown] = "Hungarian (d)"  # a choice in the selector on screen
+        _preset_chosen(shown)
+
+    at = AppTest.from_function(echoed).run()
+    assert not at.exception
+    assert at.session_state["after_echo"] == ("Custom", 0.01)
+    assert at.session_state["preset"] == "Hungarian (d)"
+    assert _params(at) == (0.0, INF, INF)
+
+
 def test_charts_take_the_width_the_browser_reports(app: AppTest) -> None:
     """The live charts' width reports (browser input) size the charts; nonsense is ignored."""
     assert _chart(app, SCENE)["layout"].get("width") is None  # not measured yet

@@ -76,8 +76,18 @@ def apply_preset() -> None:
 
 
 def _preset_chosen(key: str) -> None:
-    """A preset chosen in the selector ``key``: apply it."""
-    st.session_state.preset = st.session_state[key]
+    """A preset chosen in the selector ``key`` (``preset_choice:<the preset it was drawn
+    showing>``): apply it.
+
+    A selector drawn by an earlier run can still be in the browser when the next slider step is
+    sent (the browser drops it only when that run's end reaches it), and the browser then sends
+    its value back. Streamlit has forgotten that value, so it calls this again, with the preset
+    the selector was drawn showing: that is not a choice, and applying it would undo the step.
+    """
+    chosen = st.session_state[key]
+    if chosen == key.partition(":")[2]:
+        return  # the selector's own preset sent back, not a choice
+    st.session_state.preset = chosen
     apply_preset()
 
 
@@ -117,7 +127,8 @@ def transport_controls() -> tuple[float, float, float]:
     # The selector is keyed by the preset it shows, and its value is never set from here: a
     # widget whose value the app sets can be sent back stale by a browser that has not drawn
     # the new value yet (a key press right after a slider step, on a busy machine), and that
-    # stale value read as a choice would undo the step.
+    # stale value read as a choice would undo the step. A selector of an earlier run sent back
+    # is told apart in _preset_chosen.
     names = preset_names()
     key = f"{_PRESET_WIDGET}:{state.preset}"
     row.selectbox(
