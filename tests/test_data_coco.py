@@ -14,6 +14,7 @@ import torch
 from PIL import Image
 from pycocotools.cocoeval import COCOeval
 
+import uotviz.data.coco as coco_module
 from uotviz.data.coco import load_annotations, open_image
 from uotviz.data.errors import MAX_MESSAGES, DataError
 
@@ -175,6 +176,11 @@ ANN = GOOD["annotations"][1]  # index 1, id 11, image 285
         ("annotations", {**ANN, "bbox": [0, 0, 10**400, 1]},
          "annotations[1] (id 11): bbox must be a list of 4 numbers [x, y, width, height], got "
          "[0, 0, 10000000000000000000000000000000…"),
+        # finite in JSON, infinite (or an infinite area) in the 32-bit floats of the costs
+        ("annotations", {**ANN, "bbox": [0, 0, 1e308, 10]},
+         "annotations[1] (id 11): bbox [0.0, 0.0, 1e+308, 10.0] reaches beyond 1e+08 pixels"),
+        ("annotations", {**ANN, "bbox": [-1e30, 0, 5, 5]},
+         "annotations[1] (id 11): bbox [-1e+30, 0.0, 5.0, 5.0] reaches beyond 1e+08 pixels"),
     ],
 )  # fmt: skip
 def test_bad_annotation_is_skipped_and_the_rest_load(section, record, message):
@@ -311,6 +317,30 @@ def test_open_image_errors(tmp_path):
     without_folder = index.with_images(None)
     with pytest.raises(DataError, match="no image file"):
         open_image(without_folder.scene(1))
+
+
+def test_open_image_refuses_more_pixels_than_the_limit(tmp_path, monkeypatch):
+    """A decompression bomb: a PNG of few bytes and many pixels is refused before decoding."""
+    monkeypatch.setattr(coco_module, "MAX_IMAGE_PIXELS", 4000)
+    index, _ = _index_with_image(tmp_path, (80, 60), (80, 60))  # 4,800 pixels
+    with pytest.raises(
+        DataError,
+        match=r"image 1 \(a\.png\): 80 x 60 pixels \(0 megapixels\) to decode, over the 0 "
+        r"megapixel limit on pictures",
+    ):
+        open_image(index.scene(1))
+
+
+def test_open_image_decodes_a_large_jpeg_at_a_reduced_size(tmp_path, monkeypatch):
+    """A JPEG far larger than its annotated size (a 12000 x 12000 file annotated as 640 x 480
+    would take 0.4 GB) is decoded at 1/8 of its size, under the limit, and stretched to the
+    annotated size with the size-mismatch message."""
+    monkeypatch.setattr(coco_module, "MAX_IMAGE_PIXELS", 100_000)
+    index, images = _index_with_image(tmp_path, (60, 40), None)
+    Image.new("RGB", (800, 800), "red").save(images / "a.png", format="JPEG")  # 640,000 pixels
+    opened = open_image(index.scene(1))
+    assert opened.image.size == (60, 40) and opened.image.getpixel((5, 5))[0] > 200
+    assert opened.messages[0].startswith("image 1 (a.png): the file is 800 x 800 pixels")
 
 
 def test_open_image_from_uploaded_bytes(tmp_path):

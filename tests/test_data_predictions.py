@@ -6,12 +6,14 @@ import contextlib
 import copy
 import io
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+import uotviz.data.predictions as predictions_module
 from uotviz.data.coco import load_annotations
 from uotviz.data.config import DataConfig
 from uotviz.data.dataset import Dataset, load_dataset
@@ -119,6 +121,13 @@ GOOD_RECORD = GOOD[1]  # image 285
         ({**GOOD_RECORD, "score": 10**400},
          "record 1 (image_id 285): score must be a number, got "
          "100000000000000000000000000000000000000…"),
+        # finite in JSON, infinite (or an infinite area) in the 32-bit floats of the costs
+        ({**GOOD_RECORD, "bbox": [1, 2, 1e308, 4]},
+         "record 1 (image_id 285): bbox [1.0, 2.0, 1e+308, 4.0] reaches beyond 1e+08 pixels "
+         "from the origin"),
+        ({**GOOD_RECORD, "bbox": [1, 2, 3, 1e25]},
+         "record 1 (image_id 285): bbox [1.0, 2.0, 3.0, 1e+25] reaches beyond 1e+08 pixels "
+         "from the origin"),
     ],
 )  # fmt: skip
 def test_bad_result_records_are_skipped_and_the_rest_load(index, record, message):
@@ -292,6 +301,55 @@ def test_npz_unrelated_arrays_are_noted(index):
 def test_unusable_npz_files(index, data, match):
     with pytest.raises(DataError, match=match):
         load_set_predictions(data, index, name="o.npz")
+
+
+def _npz_claiming(shape: tuple[int, ...]) -> bytes:
+    """An .npz whose logits_139 header claims ``shape`` (float32) but holds 16 bytes."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f4", "fortran_order": False, "shape": shape}
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("class_ids.npy", _npy(CLASS_IDS))
+        archive.writestr(
+            "logits_139.npy",
+            header.getvalue() + bytes(16),  # the header starts with the magic
+        )
+    return buffer.getvalue()
+
+
+def _npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def test_an_npz_header_claiming_a_huge_shape_is_refused_before_allocating(index):
+    """(10**6, 10**5) float32 would be 400 GB: refused from the header, no MemoryError."""
+    with pytest.raises(
+        DataError,
+        match=r"o\.npz: array 'logits_139' claims the shape "
+        r"\(1000000, 100000\) \(400,000,000,000 bytes of float32\) but holds",
+    ):
+        load_set_predictions(_npz_claiming((10**6, 10**5)), index, name="o.npz")
+
+
+def test_an_npz_that_inflates_past_the_limit_is_refused_before_decompressing(index, monkeypatch):
+    """A decompression bomb: a small file whose members inflate past the limit."""
+    bomb = io.BytesIO()
+    np.savez_compressed(bomb, class_ids=CLASS_IDS, logits_139=np.zeros((1000, 1000)))
+    assert len(bomb.getvalue()) < 20_000  # 8 MB of zeros, compressed
+    monkeypatch.setattr(predictions_module, "MAX_NPZ_UNCOMPRESSED_BYTES", 1_000_000)
+    with pytest.raises(
+        DataError, match=r"o\.npz: 8 MB once decompressed, over the 1 MB limit on \.npz files"
+    ):
+        load_set_predictions(bomb.getvalue(), index, name="o.npz")
+
+
+def test_the_npz_limit_holds_the_outputs_of_coco_val2017():
+    """5,000 images x 300 queries x (91 classes + no object) in float32, boxes included."""
+    assert 5000 * 300 * (92 + 4) * 4 < predictions_module.MAX_NPZ_UNCOMPRESSED_BYTES
 
 
 # ------------------------------------------------------------------------ selection

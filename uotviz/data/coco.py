@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -49,6 +48,7 @@ from uotviz.data.errors import (
     ReportWriter,
     Source,
     as_int,
+    bbox_problem,
     id_problem,
     is_number,
     parse_json,
@@ -59,6 +59,7 @@ from uotviz.data.errors import (
 from uotviz.data.types import GroundTruths, LoadReport, Predictions, Scene
 
 __all__ = [
+    "MAX_IMAGE_PIXELS",
     "MAX_IMAGE_SIDE",
     "CocoIndex",
     "ImageInfo",
@@ -69,6 +70,11 @@ __all__ = [
 
 #: :func:`open_image` downscales images whose longer side is larger than this (pixels).
 MAX_IMAGE_SIDE = 2048
+
+#: :func:`open_image` refuses to decode more pixels than this (a 13000 x 13000 PNG of 164 KB
+#: would take 0.5 GB); a larger JPEG is decoded at 1/2, 1/4 or 1/8 of its size when that is
+#: enough for the picture drawn, and refused only if that is still too large.
+MAX_IMAGE_PIXELS = 40_000_000
 
 
 @dataclass(frozen=True)
@@ -111,11 +117,9 @@ def _annotation_problem(
     if not isinstance(bbox, list) or len(bbox) != 4 or not all(is_number(v) for v in bbox):
         return f"bbox must be a list of 4 numbers [x, y, width, height], got {shown(bbox)}", None
     x, y, w, h = (float(v) for v in bbox)
-    if not (math.isfinite(x) and math.isfinite(y)):
-        return f"bbox corner ({x}, {y}) is not finite", None
-    for label, value in (("width", w), ("height", h)):
-        if not value > 0 or math.isinf(value):  # NaN fails "> 0"
-            return f"bbox {label} is {value}, must be a finite number > 0", None
+    problem = bbox_problem(x, y, w, h)
+    if problem is not None:
+        return problem, None
     iscrowd = ann.get("iscrowd", 0)
     if iscrowd not in (0, 1) or type(iscrowd) not in (int, bool):
         return f"iscrowd must be 0 or 1, got {iscrowd!r}", None
@@ -496,7 +500,9 @@ def open_image(
     The image is read as stored: EXIF orientation is not applied, as in COCO, whose boxes refer
     to the stored pixels. When the longer annotated side exceeds ``max_side`` the image is
     downscaled to ``scale = max_side / max(width, height)``, and boxes must be multiplied by
-    ``scale`` to match (``boxes * scale``, all four coordinates).
+    ``scale`` to match (``boxes * scale``, all four coordinates). A file larger than the picture
+    drawn is decoded at a reduced size where its format allows it (JPEG), and no more than
+    :data:`MAX_IMAGE_PIXELS` are decoded.
 
     Args:
         scene: the image's scene (``image_path``, ``width``, ``height``, ``file_name``).
@@ -507,8 +513,8 @@ def open_image(
         OpenedImage: the RGB image, the scale and any size-mismatch message.
 
     Raises:
-        DataError: when there is no file, it is missing, unreadable or not an image; the message
-            names the image id and file.
+        DataError: when there is no file, it is missing, unreadable, not an image or too large
+            to decode (:data:`MAX_IMAGE_PIXELS`); the message names the image id and file.
     """
     where = f"image {scene.image_id} ({scene.file_name})"
     if data is None and scene.image_path is None:
@@ -519,11 +525,20 @@ def open_image(
             file_size = image.size
             scale = min(1.0, max_side / max(scene.width, scene.height))
             target = (max(1, round(scene.width * scale)), max(1, round(scene.height * scale)))
-            if scale < 1.0:
+            if image.width > target[0] and image.height > target[1]:
                 image.draft("RGB", target)  # JPEG: decode at a reduced size, much faster
+            pixels = image.width * image.height  # what will be decoded
+            if pixels > MAX_IMAGE_PIXELS:
+                raise DataError(
+                    f"{where}: {image.width} x {image.height} pixels ({pixels / 1e6:.0f} "
+                    f"megapixels) to decode, over the {MAX_IMAGE_PIXELS / 1e6:.0f} megapixel "
+                    "limit on pictures"
+                )
             rgb = image.convert("RGB")
     except FileNotFoundError:
         raise DataError(f"{where}: file not found: {scene.image_path}") from None
+    except DataError:
+        raise
     except (OSError, ValueError, Image.DecompressionBombError) as error:
         raise DataError(f"{where}: cannot read the image: {error}") from None
     messages: tuple[str, ...] = ()

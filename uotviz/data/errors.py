@@ -11,17 +11,23 @@ Two levels of failure, so that bad input never ends in a traceback:
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 from typing import IO, Any
 
 from uotviz.data.types import LoadReport
 
-__all__ = ["MAX_MESSAGES", "DataError", "Source"]
+__all__ = ["MAX_BOX_COORDINATE", "MAX_MESSAGES", "DataError", "Source"]
 
 #: At most this many skip messages are kept in one report; the rest are counted and summarised in
 #: one last message, so a file with 500,000 bad records does not produce 500,000 strings.
 MAX_MESSAGES = 1000
+
+#: A box corner farther than this from the origin, in pixels, is refused: no picture is that large,
+#: and the box's area would overflow the 32-bit floats costs are computed in (a width of 1e308
+#: is finite in JSON but infinite there, and the solver would then refuse the whole image).
+MAX_BOX_COORDINATE = 1e8
 
 #: What a loader reads: a path, the file's bytes, or an open binary file (an upload).
 Source = str | Path | bytes | bytearray | memoryview | IO[bytes]
@@ -154,3 +160,20 @@ def is_number(value: Any) -> bool:
     if type(value) is int:
         return abs(value) <= _LARGEST_FLOAT_INT
     return type(value) is float
+
+
+def bbox_problem(x: float, y: float, width: float, height: float) -> str | None:
+    """What is wrong with a COCO box ``[x, y, width, height]`` (pixels), None when nothing:
+    the corner must be finite, the sizes finite and > 0, and both corners within
+    :data:`MAX_BOX_COORDINATE` of the origin."""
+    if not (math.isfinite(x) and math.isfinite(y)):
+        return f"bbox corner ({x}, {y}) is not finite"
+    for label, value in (("width", width), ("height", height)):
+        if not value > 0 or math.isinf(value):  # NaN fails "> 0"
+            return f"bbox {label} is {value}, must be a finite number > 0"
+    if max(abs(x), abs(y), abs(x + width), abs(y + height)) > MAX_BOX_COORDINATE:
+        return (
+            f"bbox {shown([x, y, width, height])} reaches beyond {MAX_BOX_COORDINATE:.0e} "
+            "pixels from the origin"
+        )
+    return None
