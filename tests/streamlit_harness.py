@@ -67,8 +67,8 @@ def _healthy(url: str) -> bool:
         return False
 
 
-def _start(script: str, log_dir: Path) -> Server:
-    port = _free_port()
+def _start(script: str, log_dir: Path, port: int | None = None) -> Server:
+    port = port or _free_port()
     log_path = log_dir / (Path(script).stem + ".log")
     command = [
         sys.executable, "-m", "streamlit", "run", script,
@@ -122,3 +122,17 @@ def streamlit_servers(scripts: Sequence[str]) -> Iterator[list[Server]]:
         for server in started:
             _wait_healthy(server)
         yield started
+
+
+@contextmanager
+def restarted(server: Server) -> Iterator[Server]:
+    """Stop ``server`` and start its script again on the same port (pages open on it reconnect
+    to a new session); yields the new server once healthy, and stops it on exit."""
+    _stop(server)
+    port = int(server.url.rsplit(":", 1)[1])
+    again = _start(server.script, server.log_path.parent, port)
+    try:
+        _wait_healthy(again)
+        yield again
+    finally:
+        _stop(again)

@@ -382,15 +382,27 @@ def test_filters_narrow_the_image_list(app: AppTest) -> None:
 # ------------------------------------------------------------------------------ configured data
 
 
-def test_a_bad_configured_dataset_shows_an_error_and_the_demo(
+def _configured_unavailable(at: AppTest, reason: str) -> None:
+    """The configured dataset cannot be used: the reason in place of the picture, still the
+    chosen source, no chart, and a button to the demo."""
+    assert any(reason in _shown(error.value) for error in at.error), [e.value for e in at.error]
+    source = at.radio(key="source_kind")
+    assert "Configured dataset" in source.options and source.value == "Configured dataset"
+    assert _charts(at) == []
+    assert _button(at, "Show the demo meanwhile")
+
+
+def test_a_bad_configured_dataset_shows_an_error_in_place_and_offers_the_demo(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     bad = tmp_path / "broken.json"
     bad.write_text('{"images": [', encoding="utf-8")
     monkeypatch.setenv("UOTVIZ_ANNOTATIONS", str(bad))
     at = _new_app()
-    assert any("broken.json" in _shown(error.value) for error in at.error)
-    assert "Configured dataset" not in at.radio(key="source_kind").options
+    _configured_unavailable(at, "broken.json")
+    _button(at, "Show the demo meanwhile").click().run()
+    assert not at.exception
+    assert at.radio(key="source_kind").value == "Demo"
     assert _image_id(at) == FIGURE1_IMAGE_ID
     np.testing.assert_allclose(_matrix(at, COST), FIGURE1_COST, atol=5e-5)
     _button(at, "next image").click().run()
@@ -402,8 +414,7 @@ def test_a_missing_configured_file_shows_an_error(
 ) -> None:
     monkeypatch.setenv("UOTVIZ_ANNOTATIONS", str(tmp_path / "nowhere.json"))
     at = _new_app()
-    assert any("not found" in _shown(error.value) for error in at.error)
-    assert _image_id(at) == FIGURE1_IMAGE_ID
+    _configured_unavailable(at, "not found")
 
 
 def _tiny_dataset(folder: Path, *, bad_record: bool = False) -> tuple[Path, Path]:
@@ -455,6 +466,31 @@ def test_a_configured_dataset_is_offered_and_its_image_renders(
     assert not at.exception
     source.set_value("Demo").run()
     assert _image_id(at) == FIGURE1_IMAGE_ID
+
+
+def test_a_configured_dataset_that_goes_away_keeps_its_place_in_the_url(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The annotations file disappears while a session shows it: the error is shown in place,
+    the URL keeps naming the dataset and the image (the session does not move to the demo), and
+    once the file is back the same image is shown again."""
+    annotations, images = _tiny_dataset(tmp_path)
+    monkeypatch.setenv("UOTVIZ_ANNOTATIONS", str(annotations))
+    monkeypatch.setenv("UOTVIZ_IMAGES", str(images))
+    at = _new_app()
+    assert _image_id(at) == 5
+    assert (at.query_params["source"], at.query_params["image"]) == ("configured", "5")
+    kept = annotations.read_bytes()
+    annotations.unlink()
+    at.run()
+    assert not at.exception
+    _configured_unavailable(at, "tiny.json")
+    assert (at.query_params["source"], at.query_params["image"]) == ("configured", "5")
+    annotations.write_bytes(kept)
+    at.run()
+    assert not at.exception and not at.error
+    assert _image_id(at) == 5
+    assert "tiny.png" in _chart(at, SCENE)["layout"]["title"]["text"]
 
 
 def test_upload_without_files_keeps_the_demo(app: AppTest) -> None:

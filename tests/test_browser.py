@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,7 +11,7 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from tests.streamlit_harness import CHROMIUM_ARGS, streamlit_servers
+from tests.streamlit_harness import CHROMIUM_ARGS, restarted, streamlit_servers
 
 pytestmark = pytest.mark.browser
 
@@ -380,6 +381,31 @@ def test_the_sliders_answer_the_keyboard(chromium_executable: str, app_server: s
         expect(page.get_by_role("combobox", name="Preset (panel of Figure 1)")).to_have_value(
             "OT (g)"
         )
+
+
+def test_after_a_server_restart_the_address_bar_wins(chromium_executable: str) -> None:
+    """A slider step writes the address bar in the browser; when the server is restarted under
+    the page, the page reconnects to a new session, which must show (and keep in the URL) what
+    the address bar says, not the older query Streamlit kept."""
+    with streamlit_servers(["app.py"]) as (server,):
+        query = "/?image=2&eps=0.5&tau1=1&tau2=0.1"
+        with _app_page(chromium_executable, server.url + query) as page:
+            _expect_chart_title(page, "ε = 0.5, τ1 = 1, τ2 = 0.1")
+            tau2 = page.get_by_role("slider", name="τ2")
+            tau2.focus()
+            tau2.press("ArrowRight")
+            _expect_chart_title(page, "τ2 = 0.12")
+            expect(page).to_have_url(re.compile(r"tau2=0\.12"))
+            session = "() => document.querySelector('.uotviz-sliders').parentNode.__uotvizSliders"
+            before = page.evaluate(session + ".session")
+            with restarted(server):
+                page.wait_for_function(f"old => ({session})().session !== old", arg=before)
+                page.wait_for_timeout(1000)
+                _wait_idle(page)
+                expect(page).to_have_url(re.compile(r"image=2&eps=0\.5&tau1=1&tau2=0\.12"))
+                _expect_chart_title(page, "ε = 0.5, τ1 = 1, τ2 = 0.12")
+                expect(tau2).to_have_attribute("aria-valuetext", "0.12")
+                expect(page.locator("[data-testid=stException]")).to_have_count(0)
 
 
 def test_presentation_mode_fits_a_projector(

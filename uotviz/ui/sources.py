@@ -1,8 +1,11 @@
 """The data-source panel: the demo, a configured dataset, or uploaded files.
 
 Datasets are loaded once per content (``st.cache_resource``, keyed by paths and modification
-times, or by upload content hashes). A file that cannot be used is reported with ``st.error`` and
-the demo is shown instead; skipped records are counted in a warning whose expander lists them.
+times, or by upload content hashes). A configured dataset that cannot be used (a file or folder
+that went away, a file that is not COCO) is reported in place of the picture, and the URL keeps
+naming it, so that a reload shows it again once it is back; uploads that cannot be used are
+reported and the demo is shown instead. Skipped records are counted in a warning whose expander
+lists them.
 No path typed in the browser is ever opened: the only paths are the demo's and the configured
 ones, and uploads stay in memory.
 """
@@ -56,20 +59,34 @@ def _demo() -> DataSource:
     return _cached_configured(config_key(DEMO, config), DEMO, config)
 
 
-def _configured(argv: Sequence[str], environ: Mapping[str, str]) -> DataSource | None:
-    """The dataset named by the arguments or environment, or None; errors go to st.error."""
+def _configured(argv: Sequence[str], environ: Mapping[str, str]) -> DataSource | ValueError | None:
+    """The dataset named by the arguments or environment; the error that keeps it from being
+    used now (a missing file, a file that is not COCO); None when none is configured."""
     try:
         config = config_from(argv, environ)
-    except ValueError as error:
-        _cannot_use("The configured dataset", error)
-        return None
+    except ValueError as error:  # something is configured, and cannot be used
+        return error
     if config.annotations is None:
         return None
     try:
         return _cached_configured(config_key(CONFIGURED, config), CONFIGURED, config)
     except ValueError as error:
-        _cannot_use("The configured dataset", error)
-        return None
+        return error
+
+
+def _show_demo() -> None:
+    st.session_state.source_kind = DEMO
+
+
+def _unavailable(error: ValueError) -> None:
+    """The configured dataset cannot be used: say why in place of the picture, offer the demo,
+    and stop the run, so that the URL keeps naming the dataset and its image."""
+    st.error(
+        f"The configured dataset cannot be used: {escape_markdown(str(error))}. Once it is "
+        "back, this page shows it again (the address keeps its source and image)."
+    )
+    st.button("Show the demo meanwhile", on_click=_show_demo, key="show_demo")
+    st.stop()
 
 
 def _upload(kind: str, file) -> UploadedFile | None:
@@ -162,6 +179,8 @@ def choose_source(argv: Sequence[str], environ: Mapping[str, str]) -> DataSource
     )
     source = None
     if kind == CONFIGURED:
+        if isinstance(configured, ValueError):
+            _unavailable(configured)
         source = configured
     elif kind == UPLOAD:
         source = _uploads()

@@ -19,7 +19,7 @@
 //
 // data: {sliders: [{name, label, help, values: [text per position], position}], step: the
 // last step the app ran, session: the app session's id, play: {slider, from, to, id} or null}.
-// State sent: "positions", {step, dragging: name or null, <name>: position, ...}.
+// State sent: "positions", {step, session, dragging: name or null, <name>: position, ...}.
 
 const SAFETY_MS = 3000; // a step not reported as run by then no longer holds the next back
 const PLAY_STEP_MS = 90; // a played slider's pace: a 43-position walk lasts about 4 s
@@ -80,7 +80,9 @@ function send(state) {
     state.sent = key;
     state.inFlight = true;
     state.step += 1;
-    state.setStateValue("positions", { step: state.step, ...positions });
+    // The session's id keeps a first step of a new session from equalling the old session's
+    // first step, which Streamlit would not send again.
+    state.setStateValue("positions", { step: state.step, session: state.session, ...positions });
     clearTimeout(state.safety);
     state.safety = setTimeout(() => settled(state, state.step), SAFETY_MS);
 }
@@ -175,10 +177,20 @@ export default function ({ data, parentElement, setStateValue }) {
     }
     state.setStateValue = setStateValue;
     if (data.session !== state.session) {
-        // A new session (the server restarted): its step count starts again.
+        // A new session (the server restarted under this page): its step count starts again,
+        // and the positions on screen win. The new session took its values from the query
+        // Streamlit kept, older than the address bar that slider steps write in the browser
+        // (uotviz/ui/js/url_sync.js): they are sent as a step when they differ.
+        const reconnected = state.session !== undefined;
         state.session = data.session;
         state.step = 0;
         state.inFlight = false;
+        state.sent = null;
+        const onScreen = (slider) => Number(state.rows[slider.name].input.value);
+        if (reconnected && data.sliders.some((slider) => onScreen(slider) !== slider.position)) {
+            state.pending = true;
+            send(state);
+        }
     }
     const ran = data.step ?? 0;
     // The app's values (a preset, a URL, a step it ran) are shown once it has run the last
