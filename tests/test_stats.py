@@ -10,6 +10,7 @@ coco-eval.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import math
@@ -520,6 +521,16 @@ def test_a_failed_computation_leaves_the_old_output_untouched(tmp_path, monkeypa
 # ----------------------------------------------------------------------------- shards
 
 
+def test_images_whose_predictions_are_all_left_out_keep_their_row(tmp_path):
+    out = tmp_path / "stats.csv"
+    assert main(_demo_argv(out, "--score-threshold", "1.5", "--quiet")) == 0
+    table = pd.read_csv(out)
+    assert len(table) == 7
+    assert (table.n_predictions == 0).all()
+    assert (table.unmatched_gt_mass == table.n_ground_truths).all()
+    assert (table.mass_to_background == 0).all()
+
+
 def test_shard_takes_every_nth_item():
     items = list(range(10))
     parts = [shard(items, k, 3) for k in range(3)]
@@ -554,7 +565,5 @@ def test_cuda_gives_the_cpu_table(generated_dataset):
     for panel in ("d", "g", "f"):
         options = StatsOptions(setting=Setting.from_panel(panel), compare=Setting.default())
         cpu = compute_stats(generated_dataset, options)
-        cuda = compute_stats(
-            generated_dataset, StatsOptions(**{**options.__dict__, "device": "cuda"})
-        )
+        cuda = compute_stats(generated_dataset, dataclasses.replace(options, device="cuda"))
         pd.testing.assert_frame_equal(cuda, cpu, check_exact=False, rtol=0, atol=1e-6)

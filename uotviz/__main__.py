@@ -257,7 +257,14 @@ def _check_output(path: Path) -> None:
 def write_table(frame: pd.DataFrame, path: Path) -> None:
     """Write ``frame`` to ``path`` (Parquet if it ends in ``.parquet``, else CSV) through a
     temporary file in the same folder, so that ``path`` is either complete or untouched."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        handle, temporary = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+        )
+    except OSError as error:
+        raise InputError(
+            f"--out: cannot write in {path.parent}: {error.strerror or error}"
+        ) from None
     os.close(handle)
     try:
         if path.suffix.lower() == ".parquet":
@@ -268,6 +275,9 @@ def write_table(frame: pd.DataFrame, path: Path) -> None:
         else:
             frame.to_csv(temporary, index=False)
         os.replace(temporary, path)
+    except OSError as error:
+        Path(temporary).unlink(missing_ok=True)
+        raise InputError(f"--out: cannot write {path}: {error.strerror or error}") from None
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
