@@ -67,7 +67,9 @@ def _healthy(url: str) -> bool:
         return False
 
 
-def _start(script: str, log_dir: Path, port: int | None = None) -> Server:
+def _start(
+    script: str, log_dir: Path, port: int | None = None, options: Sequence[str] = ()
+) -> Server:
     port = port or _free_port()
     log_path = log_dir / (Path(script).stem + ".log")
     command = [
@@ -76,6 +78,7 @@ def _start(script: str, log_dir: Path, port: int | None = None) -> Server:
         "--server.address", "127.0.0.1",
         "--server.port", str(port),
         "--browser.gatherUsageStats", "false",
+        *options,
     ]  # fmt: skip
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
@@ -110,13 +113,16 @@ def _stop(server: Server) -> None:
 
 
 @contextmanager
-def streamlit_servers(scripts: Sequence[str]) -> Iterator[list[Server]]:
-    """Start one Streamlit server per script (paths relative to the repository, all at once),
+def streamlit_servers(
+    scripts: Sequence[str], options: Sequence[str] = ()
+) -> Iterator[list[Server]]:
+    """Start one Streamlit server per script (paths relative to the repository, all at once,
+    with the ``streamlit run`` ``options``, e.g. ``["--server.disconnectedSessionTTL", "10"]``),
     wait until each is healthy, and stop them all on exit."""
     with tempfile.TemporaryDirectory(prefix="uotviz-streamlit-") as log_dir, ExitStack() as stack:
         started = []
         for script in scripts:
-            server = _start(script, Path(log_dir))
+            server = _start(script, Path(log_dir), options=options)
             stack.callback(_stop, server)
             started.append(server)
         for server in started:
