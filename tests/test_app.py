@@ -771,9 +771,12 @@ def test_file_names_and_load_errors_are_shown_as_text(
     captions = [c.value for c in at.caption if c.value.startswith("Image 5")]
     caption = captions[0].replace("\u2060", "")  # the invisible joiner that stops autolinks
     assert "\\[x\\]\\(http\\:127\\.0\\.0\\.1\\:9\\) \\*tiny\\*" in caption
-    # the picture is missing: the error names the file, escaped too
-    errors = [e.value for e in at.error]
-    assert errors and all(re.search(r"(?<!\\)[\[\]*]", e) is None for e in errors), errors
+    # the picture is missing: a quiet notice, not an error, that names the file, escaped too,
+    # and not the server's path
+    assert not at.error, [e.value for e in at.error]
+    (notice,) = [c.value for c in at.caption if "file not found" in c.value]
+    assert re.search(r"(?<!\\)[\[\]*]", notice) is None, notice
+    assert str(tmp_path) not in notice and "blank canvas" in notice
 
 
 def test_a_picture_whose_size_differs_from_the_annotations_says_so(

@@ -15,7 +15,7 @@ from PIL import Image
 from pycocotools.cocoeval import COCOeval
 
 import uotviz.data.coco as coco_module
-from uotviz.data.coco import load_annotations, open_image
+from uotviz.data.coco import ImageMissing, load_annotations, open_image
 from uotviz.data.errors import MAX_MESSAGES, DataError
 
 FIXTURE = Path(__file__).parent / "fixtures" / "data" / "instances_small.json"
@@ -303,7 +303,8 @@ def test_open_image_reports_a_size_mismatch_and_stretches_to_the_annotated_size(
 
 def test_open_image_errors(tmp_path):
     index, images = _index_with_image(tmp_path, (120, 80), None)
-    with pytest.raises(DataError, match=r"image 1 \(a\.png\): file not found"):
+    missing = r"^image 1 \(a\.png\): file not found in the images folder$"  # no server path
+    with pytest.raises(ImageMissing, match=missing):
         open_image(index.scene(1))
     (images / "a.png").write_bytes(b"not an image")
     with pytest.raises(DataError, match=r"image 1 \(a\.png\): cannot read the image"):
@@ -312,7 +313,7 @@ def test_open_image_errors(tmp_path):
     assert index.scene(2).image_path is None
     with pytest.raises(ValueError, match="leads outside the images folder"):
         index.image_path(2)
-    with pytest.raises(DataError, match=r"image 2 \(\.\./outside\.png\): no image file"):
+    with pytest.raises(ImageMissing, match=r"image 2 \(\.\./outside\.png\): no image file"):
         open_image(index.scene(2))
     without_folder = index.with_images(None)
     with pytest.raises(DataError, match="no image file"):

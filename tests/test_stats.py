@@ -33,10 +33,9 @@ from uotviz.data.dataset import load_dataset
 from uotviz.data.demo import DEMO_ANNOTATIONS, DEMO_PREDICTIONS
 from uotviz.figure1 import PRESETS
 from uotviz.matching import CostSettings
-from uotviz.sliders import preset_by_name
+from uotviz.sliders import DEFAULT_PRESET, preset_by_name
 from uotviz.stats import (
     COLUMNS,
-    DEFAULT_PRESET,
     Setting,
     StatsOptions,
     coco_eval_plans,

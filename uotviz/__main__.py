@@ -24,8 +24,8 @@ from uotviz.data.dataset import load_dataset
 from uotviz.data.errors import DataError
 from uotviz.figure1 import PRESETS
 from uotviz.matching import COST_PRESETS, CostSettings
+from uotviz.sliders import DEFAULT_PRESET
 from uotviz.stats import (
-    DEFAULT_PRESET,
     STRATEGIES,
     Setting,
     StatsOptions,

@@ -22,6 +22,7 @@ from uotviz.figure1 import PRESETS, Preset
 __all__ = [
     "ANIMATIONS",
     "CUSTOM",
+    "DEFAULT_PRESET",
     "Animation",
     "EPS_VALUES",
     "MANTISSAS",
@@ -39,6 +40,10 @@ __all__ = [
 
 CUSTOM = "Custom"
 """The preset selector's entry for parameters that match no preset."""
+
+DEFAULT_PRESET = "OT (g)"
+"""The setting the app opens with and ``python -m uotviz stats`` uses by default: the name of a
+preset of :data:`uotviz.figure1.PRESETS`."""
 
 
 MANTISSAS: tuple[float, ...] = (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8)

@@ -55,12 +55,11 @@ from uotviz.data.coco import CocoIndex
 from uotviz.data.dataset import Dataset
 from uotviz.figure1 import PRESETS, Preset
 from uotviz.matching import CostSettings, MatchingProblem, build_matching_problem, summarise
-from uotviz.sliders import preset_by_name
+from uotviz.sliders import DEFAULT_PRESET, preset_by_name
 from uotviz.transport.batch import DEFAULT_BATCH_SIZE, padded_batches, solve_batch
 
 __all__ = [
     "COLUMNS",
-    "DEFAULT_PRESET",
     "STRATEGIES",
     "ImageMatching",
     "Setting",
@@ -74,10 +73,6 @@ __all__ = [
     "shard",
     "transport_plans",
 ]
-
-DEFAULT_PRESET = "OT (g)"
-"""The setting the app opens with and ``stats`` uses by default: a preset name of
-:data:`uotviz.figure1.PRESETS`."""
 
 COLUMNS = (
     "image_id",

@@ -60,6 +60,7 @@ from uotviz.data.types import GroundTruths, LoadReport, Predictions, Scene
 
 __all__ = [
     "MAX_IMAGE_PIXELS",
+    "ImageMissing",
     "MAX_IMAGE_SIDE",
     "CocoIndex",
     "ImageInfo",
@@ -75,6 +76,12 @@ MAX_IMAGE_SIDE = 2048
 #: would take 0.5 GB); a larger JPEG is decoded at 1/2, 1/4 or 1/8 of its size when that is
 #: enough for the picture drawn, and refused only if that is still too large.
 MAX_IMAGE_PIXELS = 40_000_000
+
+
+class ImageMissing(DataError):
+    """An image has no picture: no images folder, a file name refused, or no such file. Common
+    in a dataset whose pictures are partly there, and no fault of the data: its message does not
+    name the server's paths."""
 
 
 @dataclass(frozen=True)
@@ -513,12 +520,15 @@ def open_image(
         OpenedImage: the RGB image, the scale and any size-mismatch message.
 
     Raises:
-        DataError: when there is no file, it is missing, unreadable, not an image or too large
-            to decode (:data:`MAX_IMAGE_PIXELS`); the message names the image id and file.
+        ImageMissing: when there is no file (no images folder, a refused name, no such file).
+        DataError: when it is unreadable, not an image or too large to decode
+            (:data:`MAX_IMAGE_PIXELS`). Messages name the image id and file.
     """
     where = f"image {scene.image_id} ({scene.file_name})"
     if data is None and scene.image_path is None:
-        raise DataError(f"{where}: no image file (no images folder, or its file name was refused)")
+        raise ImageMissing(
+            f"{where}: no image file (no images folder, or its file name was refused)"
+        )
     source: Any = io.BytesIO(data) if data is not None else scene.image_path
     try:
         with Image.open(source) as image:
@@ -536,7 +546,7 @@ def open_image(
                 )
             rgb = image.convert("RGB")
     except FileNotFoundError:
-        raise DataError(f"{where}: file not found: {scene.image_path}") from None
+        raise ImageMissing(f"{where}: file not found in the images folder") from None
     except DataError:
         raise
     except (OSError, ValueError, Image.DecompressionBombError) as error:

@@ -17,6 +17,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from uotviz.sliders import (
     ANIMATIONS,
+    DEFAULT_PRESET,
     PARAMETER_LABELS,
     SCALES,
     format_value,
@@ -29,7 +30,6 @@ from uotviz.sliders import (
 from uotviz.ui.js import asset_text
 
 __all__ = [
-    "DEFAULT_PRESET",
     "DRAGGING",
     "SLIDER_STEP",
     "apply_preset",
@@ -38,7 +38,6 @@ __all__ = [
     "transport_controls",
 ]
 
-DEFAULT_PRESET = "OT (g)"
 SLIDER_STEP = "slider_step"
 """The session key of the number of the last slider step the app took from the browser."""
 DRAGGING = "slider_dragging"

@@ -21,7 +21,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from uotviz.costs import CostWeights
 from uotviz.data import Scene, simulate_detr
-from uotviz.data.coco import OpenedImage
+from uotviz.data.coco import ImageMissing, OpenedImage
 from uotviz.export import plan_csv, plan_json, solve_diagnostics
 from uotviz.matching import (
     MIN_MASS,
@@ -138,10 +138,14 @@ def _cached_image(source_key: str, image_id: int, _source: DataSource) -> Opened
 
 
 def load_image(source: DataSource, image_id: int) -> OpenedImage | None:
-    """The image (cached), or None with an st.error saying why it cannot be shown; what did not
-    stop it from opening (a size that differs from the annotations') is a warning."""
+    """The image (cached), or None with a caption saying that it has no picture, or an st.error
+    saying why it cannot be shown; what did not stop it from opening (a size that differs from
+    the annotations') is a warning."""
     try:
         opened = _cached_image(source.key, image_id, source)
+    except ImageMissing as error:  # common (pictures partly there): a quiet notice
+        st.caption(f"{escape_markdown(str(error))}: the boxes are drawn on a blank canvas.")
+        return None
     except ValueError as error:
         st.error(f"{escape_markdown(str(error))}. The boxes are drawn on a blank canvas.")
         return None
