@@ -221,7 +221,7 @@ async def _main(args: argparse.Namespace) -> None:
         print(
             f"memory per open session (wave 2): {per_session:.1f} MB; after wave 2 the server "
             f"holds {second.rss_closed_mb - first.rss_closed_mb:+.0f} MB against wave 1 "
-            "(about 0: what the sessions held was freed and reused)"
+            "(what sessions kept after they closed would add up here, wave after wave)"
         )
 
 
