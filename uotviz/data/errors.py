@@ -100,12 +100,41 @@ def read_bytes(source: Source, name: str) -> bytes:
     return bytes(data)
 
 
+class OverlongInteger:
+    """An integer literal of a JSON file with more digits than Python converts
+    (``sys.get_int_max_str_digits()``, 4300 by default, a guard against quadratic conversions):
+    kept as its number of digits, and refused by every check as a record's value."""
+
+    __slots__ = ("digits",)
+
+    def __init__(self, text: str) -> None:
+        self.digits = len(text.lstrip("-"))
+
+    def __repr__(self) -> str:
+        return f"<an integer of {self.digits:,} digits>"
+
+
+def _integer_or_overlong(text: str) -> int | OverlongInteger:
+    try:
+        return int(text)
+    except ValueError:
+        return OverlongInteger(text)
+
+
 def parse_json(data: bytes, name: str) -> Any:
-    """Parse JSON bytes; :class:`DataError` with line and column when it is malformed."""
+    """Parse JSON bytes; :class:`DataError` with line and column when it is malformed. An integer
+    too long to convert becomes an :class:`OverlongInteger`, which the record's checks refuse."""
     if not data.strip():
         raise DataError(f"{name}: the file is empty")
     try:
-        return json.loads(data)
+        try:
+            return json.loads(data)
+        except json.JSONDecodeError:
+            raise
+        except UnicodeDecodeError:
+            raise
+        except ValueError:  # an integer with more digits than Python converts
+            return json.loads(data, parse_int=_integer_or_overlong)
     except json.JSONDecodeError as error:
         raise DataError(
             f"{name}: not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
@@ -149,7 +178,7 @@ def shown(value: Any) -> str:
 
 def id_problem(field: str, value: Any) -> str:
     """Why ``value`` cannot be the id ``field`` of a record (:func:`as_int` refused it)."""
-    if _integral(value) is not None:
+    if _integral(value) is not None or isinstance(value, OverlongInteger):
         return f"{field} {shown(value)} is out of range: ids are 64-bit integers"
     return f"{field} must be an integer, got {shown(value)}"
 
