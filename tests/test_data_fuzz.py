@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import io
 import json
 import math
+import warnings
 from pathlib import Path
 
+import numpy as np
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from uotviz.data.coco import load_annotations
 from uotviz.data.errors import DataError
-from uotviz.data.predictions import load_detection_results
+from uotviz.data.predictions import load_detection_results, load_set_predictions
 from uotviz.data.types import Predictions, Scene
 from uotviz.matching import CostSettings, build_matching_problem
 from uotviz.transport import solve
@@ -108,4 +111,48 @@ def test_fuzzed_detection_results_load_or_are_refused_and_keep_what_is_valid(dat
     assert report.loaded + report.skipped == len(DETECTIONS), report.messages
     assert report.loaded >= len(DETECTIONS) - 1 and len(report.messages) == report.skipped
     for image_id, found in predictions.items():
+        _solvable(INDEX.scene(image_id), found)
+
+
+NPZ_DTYPES = ["<f4", "<f8", "<i8", "|u1", "|b1", "<c8", "<U3", "<M8[s]", "<f2"]
+
+
+@st.composite
+def _arrays(draw, columns: int | None = None) -> np.ndarray:
+    """An array of any of :data:`NPZ_DTYPES` and any values: (0..4, ``columns``) when
+    ``columns`` is given, else 0 to 3 dimensions of 0 to 4."""
+    if columns is None:
+        shape = tuple(draw(st.lists(st.integers(0, 4), max_size=3)))
+    else:
+        shape = (draw(st.integers(0, 4)), columns)
+    dtype = np.dtype(draw(st.sampled_from(NPZ_DTYPES)))
+    size = math.prod(shape)
+    values = draw(st.lists(st.floats(width=32), min_size=size, max_size=size))
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return np.array(values, dtype=np.float32).astype(dtype).reshape(shape)
+
+
+CLASS_IDS = np.array([1, 23, 62])  # the fixture's categories: logits have 4 columns
+
+
+@FUZZ
+@given(
+    class_ids=st.one_of(st.just(CLASS_IDS), _arrays()),
+    logits=st.one_of(_arrays(columns=4), _arrays()),
+    boxes=st.one_of(_arrays(columns=4), _arrays()),
+)
+def test_fuzzed_set_prediction_arrays_load_or_are_refused(class_ids, logits, boxes) -> None:
+    """An .npz whose class_ids, logits_139 and boxes_139 have any dtype, shape and values."""
+    buffer = io.BytesIO()
+    np.savez(buffer, class_ids=class_ids, logits_139=logits, boxes_139=boxes)
+    try:
+        predictions, report = load_set_predictions(buffer.getvalue(), INDEX, name="o.npz")
+    except DataError:
+        return
+    assert set(predictions) <= {139}
+    event("loaded" if predictions else "nothing loaded")
+    assert report.skipped == 0 or report.messages
+    for image_id, found in predictions.items():
+        assert torch.isfinite(found.boxes).all() and torch.isfinite(found.class_probs).all()
         _solvable(INDEX.scene(image_id), found)
