@@ -372,11 +372,13 @@ def test_cost_settings_and_highlights_raise_nothing(app: AppTest) -> None:
 def test_filters_narrow_the_image_list(app: AppTest) -> None:
     app.number_input(key="min_objects").set_value(10).run()
     assert not app.exception
-    assert list(app.selectbox(key="image_id").options) == ["7 · coins.jpg"]
+    options = list(app.selectbox(key="image_id").options)
+    assert options == ["7 · coins.jpg · 24 objects · 27 predictions"]
     assert _image_id(app) == 7
     app.number_input(key="min_objects").set_value(0).run()
     app.multiselect(key="categories").set_value([17]).run()  # cat
-    assert list(app.selectbox(key="image_id").options) == ["3 · chelsea.jpg"]
+    options = list(app.selectbox(key="image_id").options)
+    assert options == ["3 · chelsea.jpg · 5 objects · 3 predictions"]
 
 
 # ------------------------------------------------------------------------------ configured data
@@ -491,6 +493,34 @@ def test_a_configured_dataset_that_goes_away_keeps_its_place_in_the_url(
     assert not at.exception and not at.error
     assert _image_id(at) == 5
     assert "tiny.png" in _chart(at, SCENE)["layout"]["title"]["text"]
+
+
+def test_the_picker_sorts_by_id_says_what_each_image_has_and_opens_one_with_its_picture(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Images listed in the file as 9, 5, 2, of which only 5 has its picture: the picker lists
+    2, 5, 9 with their objects and whether the picture is there, and opens 5."""
+    annotations, images = _tiny_dataset(tmp_path)
+    coco = json.loads(annotations.read_text(encoding="utf-8"))
+    tiny = coco["images"][0]
+    coco["images"] = [
+        {**tiny, "id": 9, "file_name": "gone.png"},
+        tiny,
+        {**tiny, "id": 2, "file_name": "missing.png"},
+    ]
+    annotations.write_text(json.dumps(coco), encoding="utf-8")
+    monkeypatch.setenv("UOTVIZ_ANNOTATIONS", str(annotations))
+    monkeypatch.setenv("UOTVIZ_IMAGES", str(images))
+    at = _new_app()
+    assert list(at.selectbox(key="image_id").options) == [
+        "2 · missing.png · 0 objects · no picture",
+        "5 · tiny.png · 2 objects",
+        "9 · gone.png · 0 objects · no picture",
+    ]
+    assert _image_id(at) == 5 and not at.error
+    _button(at, "next image").click().run()
+    assert _image_id(at) == 9 and not at.error  # a quiet notice, not an error
+    assert any("gone.png): file not found" in _shown(c.value) for c in at.caption)
 
 
 def test_upload_without_files_keeps_the_demo(app: AppTest) -> None:

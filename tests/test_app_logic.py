@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 from uotviz import figure1
-from uotviz.browse import filter_images, image_label, random_image, step_image
+from uotviz.browse import filter_images, first_pictured, image_label, random_image, step_image
 from uotviz.costs import CostWeights, matching_cost
 from uotviz.data.errors import DataError
 from uotviz.matching import CostSettings, build_matching_problem, summarise
@@ -106,7 +106,14 @@ def test_demo_source_and_browsing() -> None:
     index = source.dataset.index
     ids = list(source.dataset.image_ids())
     assert ids == [1, 2, 3, 4, 5, 6, 7]
-    assert image_label(index, 1) == "1 · figure1_coffee.jpg"
+    assert image_label(index, 1) == "1 · figure1_coffee.jpg · 2 objects"
+    assert source.predictions_count(1) == 5 and source.pictured == frozenset(ids)
+    assert (
+        image_label(index, 7, predictions=1, pictured=False)
+        == "7 · coins.jpg · 24 objects · 1 prediction · no picture"
+    )
+    assert first_pictured([4, 2, 9], {9, 2}) == 2 and first_pictured([4, 2], set()) == 4
+    assert first_pictured([], {1}) is None
     assert filter_images(index, min_objects=10) == [7]
     assert filter_images(index, categories=[17]) == [3]
     assert filter_images(index, min_objects=100) == []

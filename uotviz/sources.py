@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
 
@@ -25,7 +26,7 @@ from uotviz.data import (
     load_predictions,
     open_image,
 )
-from uotviz.data.coco import OpenedImage
+from uotviz.data.coco import CocoIndex, ImageMissing, OpenedImage
 from uotviz.data.demo import DEMO_ANNOTATIONS, DEMO_IMAGES, DEMO_PREDICTIONS
 from uotviz.data.errors import DataError
 
@@ -80,6 +81,25 @@ class DataSource:
         """Whether the source came with a predictions file."""
         return self.dataset.predictions is not None
 
+    @cached_property
+    def pictured(self) -> frozenset[int]:
+        """The images whose picture is there: uploaded, or a file in the images folder (looked
+        for once per source)."""
+        if self.kind == UPLOAD:
+            return frozenset(self.image_bytes)
+        index = self.dataset.index
+        if index.images_dir is None:
+            return frozenset()
+        return frozenset(image_id for image_id in index.image_ids() if _is_file(index, image_id))
+
+    def predictions_count(self, image_id: int) -> int | None:
+        """How many predictions the image has in the predictions file; None without one."""
+        predictions = self.dataset.predictions
+        if predictions is None:
+            return None
+        found = predictions.get(image_id)
+        return 0 if found is None else len(found)
+
     def open_image(self, scene: Scene) -> OpenedImage:
         """The scene's picture: from memory for uploads, from the configured folder otherwise.
 
@@ -89,12 +109,20 @@ class DataSource:
         if self.kind == UPLOAD:
             data = self.image_bytes.get(scene.image_id)
             if data is None:
-                raise DataError(
+                raise ImageMissing(
                     f"image {scene.image_id} ({scene.file_name}): no uploaded image has this "
                     "file name"
                 )
             return open_image(scene, data=data)
         return open_image(scene)
+
+
+def _is_file(index: CocoIndex, image_id: int) -> bool:
+    try:
+        path = index.image_path(image_id)
+    except ValueError:  # a name leading outside the folder
+        return False
+    return path is not None and path.is_file()
 
 
 def demo_config() -> DataConfig:

@@ -32,6 +32,7 @@ import contextlib
 import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -323,6 +324,14 @@ class CocoIndex:
         return replace(self, images_dir=None if images_dir is None else Path(images_dir))
 
     # ----------------------------------------------------------------------------- filters
+
+    def object_count(self, image_id: int) -> int:
+        """The image's non-crowd objects (those the matching uses)."""
+        return self._count_by_id[image_id]
+
+    @cached_property
+    def _count_by_id(self) -> dict[int, int]:
+        return dict(zip(self._ids, self._counts.tolist(), strict=True))
 
     def ids_by_object_count(
         self, min_objects: int = 0, max_objects: int | None = None

@@ -1,7 +1,9 @@
-"""The image picker: filters (sidebar), a selectbox by id and file name, previous / next / random.
+"""The image picker: filters (sidebar), a selectbox by id (each image with its file name, its
+objects, its predictions and whether its picture is there), previous / next / random.
 
 The chosen image id lives in ``st.session_state.image_id``; it is reset to the source's default
-image whenever the data source changes.
+image whenever the data source changes: the demo's Figure 1 scene, else the first image whose
+picture is there.
 """
 
 from __future__ import annotations
@@ -11,7 +13,13 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from uotviz.browse import filter_images, image_label, random_image, step_image
+from uotviz.browse import (
+    filter_images,
+    first_pictured,
+    image_label,
+    random_image,
+    step_image,
+)
 from uotviz.data.demo import FIGURE1_IMAGE_ID
 from uotviz.sources import DEMO, DataSource
 from uotviz.ui.presentation import presentation_toggle
@@ -26,10 +34,10 @@ def _reset_for(source: DataSource) -> None:
     if state.get("picker_source") == source.key:
         return
     state.picker_source = source.key
-    ids = source.dataset.image_ids()
+    ids = sorted(source.dataset.image_ids())
     default = FIGURE1_IMAGE_ID if source.kind == DEMO and FIGURE1_IMAGE_ID in ids else None
     if default is None:
-        default = ids[0] if ids else None
+        default = first_pictured(ids, source.pictured)
     requested = requested_image(ids, source.kind)  # a shared URL's image, on the first run
     state.image_id = requested if requested is not None else default
     state.min_objects = 0
@@ -77,7 +85,12 @@ def pick_image(source: DataSource) -> int | None:
     pick_col.selectbox(
         f"Image ({len(ids):,} of {len(all_ids):,})",
         ids,
-        format_func=lambda image_id: image_label(index, image_id),
+        format_func=lambda image_id: image_label(
+            index,
+            image_id,
+            predictions=source.predictions_count(image_id),
+            pictured=image_id in source.pictured,
+        ),
         key="image_id",
     )
     prev_col.button("◀ previous image", on_click=_step, args=(ids, -1), width="stretch")
