@@ -23,7 +23,7 @@ from uotviz.ui.picker import pick_image
 from uotviz.ui.presentation import hide_chrome, presenting
 from uotviz.ui.settings import cost_settings, drawn_predictions, figure_format, simulation_settings
 from uotviz.ui.sources import choose_source
-from uotviz.ui.urlstate import restore_from_url, write_url
+from uotviz.ui.urlstate import restore_from_url, show_url_notice, write_url
 from uotviz.ui.view import load_image, matching_problem, matching_view, needs_simulation
 
 PAPER_URL = "https://arxiv.org/abs/2307.02402"
@@ -54,6 +54,7 @@ settings = cost_settings()
 max_drawn = drawn_predictions()
 figure_format()
 image_id = pick_image(source)
+show_url_notice()  # what the link asked for and did not get: the source, the image, values
 if image_id is None:
     st.stop()
 

@@ -608,10 +608,15 @@ def test_the_default_view_writes_every_parameter_and_reopens_the_same() -> None:
 
 def test_bad_url_values_warn_and_the_app_still_renders() -> None:
     at = _app_at({"eps": "-0.03", "image": "99", "tau1": "inf", "source": "nowhere"})
-    warnings = " ".join(_shown(w.value) for w in at.warning)
+    # one notice for them all, which stays until it is closed
+    (notice,) = at.toast
+    warnings = _shown(notice.value)
     assert "eps='-0.03'" in warnings and "0.001" in warnings
     assert "source='nowhere'" in warnings
     assert "image=99" in warnings
+    assert not at.warning
+    at.run()
+    assert not at.toast  # once
     assert _image_id(at) == FIGURE1_IMAGE_ID  # the default image
     assert at.session_state["eps"] == 0.05  # the default
     assert at.session_state["tau1"] == INF
@@ -621,7 +626,7 @@ def test_bad_url_values_warn_and_the_app_still_renders() -> None:
 
 def test_a_url_asking_for_an_unconfigured_dataset_warns_and_shows_the_demo() -> None:
     at = _app_at({"source": "configured", "image": "3"})
-    assert any("not available" in w.value for w in at.warning)
+    assert "not available" in _shown(at.toast[0].value)
     assert at.radio(key="source_kind").value == "Demo"
     assert _image_id(at) == 3
 
@@ -779,7 +784,8 @@ INJECTED = "![i](http://127.0.0.1:9/b.png) ## Expired: **log in** [here](http://
 
 def test_url_values_are_shown_as_text_not_markdown() -> None:
     at = _app_at({"eps": INJECTED, "tau1": "x\n# heading"})
-    warnings = [w.value for w in at.warning]
+    (notice,) = at.toast
+    warnings = notice.value.split("\n- ")[1:]
     assert len(warnings) == 2
     for value in warnings:
         # every Markdown character of the quoted value is escaped, and no line starts a heading

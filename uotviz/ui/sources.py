@@ -31,6 +31,7 @@ from uotviz.sources import (
     load_uploads,
     upload_key,
 )
+from uotviz.ui.urlstate import note_url_problem
 
 __all__ = ["choose_source"]
 
@@ -163,9 +164,9 @@ def choose_source(argv: Sequence[str], environ: Mapping[str, str]) -> DataSource
     wanted = st.session_state.get("source_kind")
     if wanted not in options:
         st.session_state.source_kind = CONFIGURED if configured is not None else DEMO
-        if wanted is not None:  # asked for by a shared URL, or a dataset that went away
-            st.warning(
-                f"The data source {wanted!r} is not available here; showing "
+        if wanted is not None:  # asked for by a shared URL
+            note_url_problem(
+                f"URL parameter source: {wanted!r} is not available here; showing "
                 f"{st.session_state.source_kind!r}."
             )
     kind = st.sidebar.radio(

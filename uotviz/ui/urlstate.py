@@ -25,9 +25,17 @@ from uotviz.ui import params, settings
 from uotviz.ui.js import asset_text
 from uotviz.urlstate import PARAMETERS, WEIGHT_KEYS, decode, encode
 
-__all__ = ["requested_image", "restore_from_url", "sync_url", "write_url"]
+__all__ = [
+    "note_url_problem",
+    "requested_image",
+    "restore_from_url",
+    "show_url_notice",
+    "sync_url",
+    "write_url",
+]
 
 _RESTORED = "url_restored"
+_PROBLEMS = "url_problems"  # what the link asked for and did not get, shown once
 _PENDING_IMAGE = "url_image_id"
 _PLAIN_KEYS = (
     "background_cost",
@@ -49,7 +57,7 @@ def restore_from_url() -> None:
     state[_RESTORED] = True
     values, messages = decode(st.query_params.to_dict())
     for message in messages:
-        st.warning(escape_markdown(message))  # it quotes the URL: shown as text
+        note_url_problem(message)
 
     if "source_kind" in values:
         state.source_kind = values["source_kind"]
@@ -90,12 +98,29 @@ def requested_image(ids: Sequence[int], source_kind: str) -> int | None:
     if requested is None:
         return None
     if requested not in ids:
-        st.warning(
+        note_url_problem(
             f"URL parameter image={requested}: {source_kind} has no such image; showing the "
             "default image."
         )
         return None
     return requested
+
+
+def note_url_problem(message: str) -> None:
+    """Keep ``message`` (plain text, which may quote the URL) for :func:`show_url_notice`."""
+    st.session_state.setdefault(_PROBLEMS, []).append(message)
+
+
+def show_url_notice() -> None:
+    """What the link asked for and did not get, in one notice that stays until it is closed
+    (a toast: it does not push the picture down); once."""
+    problems = st.session_state.pop(_PROBLEMS, None)
+    if not problems:
+        return
+    lines = "\n".join(f"- {escape_markdown(problem)}" for problem in problems)  # shown as text
+    st.toast(
+        f"**Some of this link's values were not used:**\n\n{lines}", icon="⚠️", duration="infinite"
+    )
 
 
 def write_url() -> None:
