@@ -17,7 +17,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from uotviz.readout import escape_markdown
+from uotviz.readout import escape_markdown, image_caption
 from uotviz.ui.charts import plotly_js_url, preload_plotly
 from uotviz.ui.picker import pick_image
 from uotviz.ui.presentation import hide_chrome, presenting
@@ -42,8 +42,8 @@ else:
         "(lettered) or to the background ∅. A prediction's badge says where its mass goes "
         "(4→A), and its outline takes that ground truth's colour. τ1 penalises the "
         "predictions' marginal, τ2 the ground truths' (∅ included): τ = ∞ makes it a hard "
-        "constraint, τ = 0 leaves it free; ε is the entropy. The demo opens on the scene of "
-        "the paper's Figure 1."
+        "constraint, τ = 0 leaves it free; ε is the entropy. The demo's image 1 is the scene "
+        "of the paper's Figure 1."
     )
 
 # `streamlit run app.py -- ARGS` makes sys.argv ["app.py", *ARGS]; a program that runs this file
@@ -75,14 +75,8 @@ except ValueError as error:
     st.stop()
 
 image = load_image(source, image_id)
-objects = len(problem.col_labels) - 1
-what = "anchors" if settings.anchors else "predictions"
 if not presenting():
-    st.caption(
-        f"Image {image_id} · {escape_markdown(scene.file_name)} · {scene.width} × "
-        f"{scene.height} px · "
-        f"{objects} ground truth(s) matched · {len(problem.row_labels):,} {what}"
-    )
+    st.caption(image_caption(scene, problem, "anchors" if settings.anchors else "predictions"))
 problem_key = f"{source.key}|{image_id}|{settings}|{simulation}"
 matching_view(source, image_id, settings, problem, image, problem_key, max_drawn, plotly_url)
 write_url()  # after the view, whose widgets may have changed values (a slider step writes its own)

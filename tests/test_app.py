@@ -527,6 +527,8 @@ def test_upload_without_files_keeps_the_demo(app: AppTest) -> None:
     app.radio(key="source_kind").set_value("Upload").run()
     assert not app.exception
     assert any("Upload a COCO annotations file" in info.value for info in app.info)
+    # the demo shown meanwhile does not report its records under the upload widgets
+    assert not [c.value for c in app.sidebar.caption if "records loaded" in c.value]
     assert _image_id(app) == FIGURE1_IMAGE_ID
     np.testing.assert_allclose(_matrix(app, COST), FIGURE1_COST, atol=5e-5)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import math
@@ -23,6 +24,7 @@ from uotviz.plots.selection import pick_from_point
 from uotviz.readout import (
     MAX_DRAWN_ROWS,
     cost_title,
+    image_caption,
     narrow_table,
     rows_caption,
     rows_to_draw,
@@ -348,3 +350,18 @@ def test_text_from_data_and_urls_is_escaped_for_markdown() -> None:
         assert start + "\u2060" in shown
     # what a reader sees is the text itself
     assert re.sub(r"\\(.)", r"\1", shown).replace("\u2060", "").startswith("![i](http://x.y/b")
+
+
+def test_the_image_caption_says_what_it_counts() -> None:
+    scene = load_configured(DEMO, demo_config()).dataset.scene(1)
+    problem = build_matching_problem(scene, CostSettings())
+    assert image_caption(scene, problem) == (
+        "Image 1 · figure1\\_coffee\\.jpg · 480 × 430 px · 2 ground truths to match · 5 predictions"
+    )
+    crowded = dataclasses.replace(
+        scene,
+        ground_truths=dataclasses.replace(scene.ground_truths, iscrowd=torch.tensor([True, False])),
+    )
+    assert image_caption(crowded, build_matching_problem(crowded, CostSettings())).endswith(
+        "1 ground truth to match (1 crowd region drawn, not matched) · 5 predictions"
+    )

@@ -13,6 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from uotviz.costs import CostWeights
+from uotviz.data.types import Scene
 from uotviz.matching import (
     COST_PRESETS,
     MIN_MASS,
@@ -25,6 +26,7 @@ from uotviz.transport import TransportResult
 
 __all__ = [
     "escape_markdown",
+    "image_caption",
     "MAX_DRAWN_ROWS",
     "MAX_MATRIX_ROWS",
     "MAX_SENDERS",
@@ -74,6 +76,25 @@ def escape_markdown(text: str) -> str:
     # Bare addresses are made links after escapes are read: a word joiner (invisible) after
     # "http", "www" or "@" keeps them text.
     return _AUTOLINK_STARTS.sub(lambda match: match.group(0) + "\u2060", escaped)
+
+
+def image_caption(scene: Scene, problem: MatchingProblem, what: str = "predictions") -> str:
+    """The line under the picker, as Markdown (the file name escaped): ``"Image 1 · a.jpg ·
+    480 × 430 px · 2 ground truths to match (1 crowd region drawn, not matched) · 5 predictions"``.
+    ``what`` names the rows (``"anchors"`` in anchor mode)."""
+    objects = len(problem.col_labels) - 1
+    crowd = int(scene.ground_truths.iscrowd.sum())
+    text = (
+        f"Image {scene.image_id} · {escape_markdown(scene.file_name)} · {scene.width} × "
+        f"{scene.height} px · {objects} ground truth{_plural(objects)} to match"
+    )
+    if crowd:
+        text += f" ({crowd} crowd region{_plural(crowd)} drawn, not matched)"
+    return text + f" · {len(problem.row_labels):,} {what}"
+
+
+def _plural(count: int) -> str:
+    return "" if count == 1 else "s"
 
 
 def diagnostics(result: TransportResult, eps: float) -> str:

@@ -191,5 +191,6 @@ def choose_source(argv: Sequence[str], environ: Mapping[str, str]) -> DataSource
         except ValueError as error:  # the shipped files were removed or damaged
             st.error(f"The demo cannot be loaded: {error}")
             st.stop()
-    _show_report(source)
+    if source.kind == kind:  # not the demo's report under the upload widgets
+        _show_report(source)
     return source
