@@ -35,6 +35,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from tests.streamlit_harness import CHROMIUM_ARGS, chromium_path, streamlit_servers  # noqa: E402
 from uotviz.data.config import ENV_ANNOTATIONS, ENV_IMAGES, ENV_PREDICTIONS  # noqa: E402
+from uotviz.data.demo import DEMO_ANNOTATIONS, DEMO_IMAGES  # noqa: E402
 
 CASES = {
     "Figure 1 scene (5 x 2)": "/?source=demo&image=1",
@@ -115,8 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     chromium = chromium_path()
     if chromium is None:
         return 1
-    os.environ[ENV_ANNOTATIONS] = str(REPO_ROOT / "assets/demo/instances.json")
-    os.environ[ENV_IMAGES] = str(REPO_ROOT / "assets/demo/images")
+    os.environ[ENV_ANNOTATIONS] = str(DEMO_ANNOTATIONS)
+    os.environ[ENV_IMAGES] = str(DEMO_IMAGES)
     os.environ.pop(ENV_PREDICTIONS, None)
     with streamlit_servers(["app.py"]) as (server,), sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)

@@ -1,18 +1,19 @@
-"""Regenerate the embedded demo dataset in ``assets/demo/`` from installed packages only.
+"""Regenerate the embedded demo dataset, ``uotviz/data/demo_dataset/``, from installed packages
+only.
 
 Needs scikit-image (the photographs) and opencv-python-headless 4.x (the Haar cascades and the
 Hough transform), see ``requirements-demo.txt``; no network access. The output is deterministic:
 running the script twice gives byte-identical files.
 
-    python scripts/make_demo.py                    # writes assets/demo/
+    python scripts/make_demo.py                    # writes uotviz/data/demo_dataset/
     python scripts/make_demo.py --preview /tmp/p   # also writes PNGs with the boxes drawn
 
-Outputs:
-    assets/demo/images/*.jpg      the photographs (JPEG quality 88, longest side <= 800 px)
-    assets/demo/instances.json    COCO instances: images, ground-truth boxes, categories
-    assets/demo/predictions.json  COCO detection results: image_id, category_id, bbox, score
+Outputs, in ``uotviz/data/demo_dataset/``:
+    images/*.jpg      the photographs (JPEG quality 88, longest side <= 800 px)
+    instances.json    COCO instances: images, ground-truth boxes, categories
+    predictions.json  COCO detection results: image_id, category_id, bbox, score
 
-Sources, licences and how every box was made: ``assets/SOURCES.md``.
+Sources, licences and how every box was made: ``uotviz/data/demo_dataset/SOURCES.md``.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from scipy import ndimage as ndi
 from skimage import filters, measure, segmentation
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-OUT_DIR = REPO_ROOT / "assets" / "demo"
+OUT_DIR = REPO_ROOT / "uotviz" / "data" / "demo_dataset"
 JPEG_QUALITY = 88
 MAX_SIDE = 800
 
@@ -395,7 +396,7 @@ def build(out_dir: Path, preview_dir: Path | None = None) -> None:
     instances = {
         "info": {
             "description": "uotviz demo: public-domain and CC0 photographs shipped with "
-            "scikit-image " + skimage.__version__ + "; see assets/SOURCES.md",
+            "scikit-image " + skimage.__version__ + "; see uotviz/data/demo_dataset/SOURCES.md",
             "version": "1",
         },
         "licenses": [],
