@@ -363,6 +363,8 @@ def compute_stats(
     dataset: Dataset,
     options: StatsOptions,
     progress: Callable[[int], None] | None = None,
+    *,
+    each_plan: Callable[[ImageMatching, Tensor], None] | None = None,
 ) -> pd.DataFrame:
     """The statistics table (see the module docstring) of the images of ``options.shard``.
 
@@ -371,6 +373,8 @@ def compute_stats(
             out of the table).
         options: strategy, settings, cost, device and shard.
         progress: called with the number of images just finished, as they finish.
+        each_plan: called with every image's matching and the plan its row reads (``(N, M+1)``
+            on the CPU, units of one prediction), in the table's order.
 
     Returns:
         One row per image with predictions in the shard, in the annotations' order.
@@ -403,6 +407,8 @@ def compute_stats(
             if ignored is not None:
                 row["ignored_predictions"] = ignored[k]
             rows.append(row)
+            if each_plan is not None:
+                each_plan(matching, plan)
         if progress is not None:
             progress(len(chunk))
     return _table(rows, options)

@@ -25,7 +25,7 @@ from uotviz.sources import DEMO, DataSource
 from uotviz.ui.presentation import presentation_toggle
 from uotviz.ui.urlstate import requested_image
 
-__all__ = ["pick_image"]
+__all__ = ["open_image", "pick_image"]
 
 
 def _reset_for(source: DataSource) -> None:
@@ -40,6 +40,16 @@ def _reset_for(source: DataSource) -> None:
         default = first_pictured(ids, source.pictured)
     requested = requested_image(ids, source.kind)  # a shared URL's image, on the first run
     state.image_id = requested if requested is not None else default
+    state.min_objects = 0
+    state.categories = []
+
+
+def open_image(source: DataSource, image_id: int) -> None:
+    """Make ``image_id`` of ``source`` the picker's choice for its next run, with the filters
+    cleared so that the image is among those listed (another page opening an image)."""
+    state = st.session_state
+    state.picker_source = source.key  # the picker does not reset to the default image
+    state.image_id = image_id
     state.min_objects = 0
     state.categories = []
 
