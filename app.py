@@ -40,9 +40,16 @@ def show_dataset_page() -> None:
     dataset_page(header, source, settings, IMAGE_PAGE)
 
 
-IMAGE_PAGE = st.Page(show_image_page, title="Image", icon="🖼️", url_path="image", default=True)
+IMAGE_PAGE = st.Page(
+    show_image_page, title="Image", icon=":material/image:", url_path="image", default=True
+)
 page = st.navigation(
-    [IMAGE_PAGE, st.Page(show_dataset_page, title="Dataset", icon="📊", url_path="dataset")]
+    [
+        IMAGE_PAGE,
+        st.Page(
+            show_dataset_page, title="Dataset", icon=":material/table_chart:", url_path="dataset"
+        ),
+    ]
 )
 # The source and cost widgets are drawn here, outside the pages, so that both pages share them
 # (a widget drawn by a page is that page's own, and an upload would not follow a page switch).

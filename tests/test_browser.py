@@ -525,3 +525,68 @@ def test_a_shared_link_cannot_inject_images_or_links(
         assert "![i](http://127.0.0.1:9" in shown  # shown as it was
         page.wait_for_timeout(500)
         assert not [url for url in requested if "127.0.0.1:9/" in url], requested
+
+
+# ------------------------------------------------------------------------------ the Dataset page
+
+SAW_PROGRESS_JS = """(() => {
+    window.uotvizSawProgress = false;
+    new MutationObserver(() => {
+        if (document.querySelector('[data-testid=stProgress]')) window.uotvizSawProgress = true;
+    }).observe(document, {childList: true, subtree: true});
+})();"""
+"""Notes whether a progress bar was ever drawn (it shows while the table is computed)."""
+
+TABLE_ROWS_JS = """() => Array.from(
+    document.querySelectorAll('[data-testid=stDataFrame] [role=row]'),
+    (row) => Array.from(row.querySelectorAll('[role=gridcell]'), (cell) => cell.innerText),
+).filter((cells) => cells.length)"""
+"""The data grid's rows as its accessible copy holds them (the grid itself is a canvas)."""
+
+
+def _table_rows(page: Page, count: int) -> list[list[str]]:
+    """The data grid's rows, once it holds ``count`` of them."""
+    page.wait_for_function(f"() => ({TABLE_ROWS_JS})().length === {count}")
+    return page.evaluate(TABLE_ROWS_JS)
+
+
+GRID_HEADER_PX = 35  # Streamlit's data grid: the header's height and each row's
+GRID_ROW_MARKER_PX = 32  # the column of row checkboxes at its left
+
+
+def test_the_dataset_page_sorts_its_table_and_a_row_opens_its_image(
+    chromium_executable: str, app_server: str, tmp_path: Path
+) -> None:
+    url = app_server + "/dataset?preset=f"
+    with _app_page(chromium_executable, url, viewport=(1500, 1000)) as page:
+        grid = page.locator("[data-testid=stDataFrame]")
+        expect(grid).to_be_visible()
+        expect(page.locator("h1", has_text="Dataset")).to_be_visible()
+        expect(page.locator("[data-testid=stProgress]")).to_have_count(0)
+        expect(page.locator("[data-testid=stMetricValue]").first).to_have_text("7")
+        expect(_charts(page)).to_have_count(2)
+        expect(page.locator("[data-testid=stDownloadButton]")).to_have_count(1)
+        rows = _table_rows(page, 7)
+        assert [int(row[0]) for row in rows] == [1, 2, 3, 4, 5, 6, 7]
+        _screenshot(page, tmp_path, "dataset_page.png")
+
+        # two clicks on the image_id header sort by it, decreasing
+        grid.scroll_into_view_if_needed()
+        box = grid.bounding_box()
+        header = (box["x"] + GRID_ROW_MARKER_PX + 30, box["y"] + GRID_HEADER_PX / 2)
+        page.mouse.click(*header)
+        page.wait_for_timeout(300)
+        page.mouse.click(*header)
+        page.wait_for_function(f"() => ({TABLE_ROWS_JS})()[0]?.[0] === '7'")
+        rows = _table_rows(page, 7)
+        assert [int(row[0]) for row in rows] == [7, 6, 5, 4, 3, 2, 1]
+        first_file = rows[0][1]
+
+        # the first row shown (image 7 after sorting) opens on the Image page
+        page.mouse.click(box["x"] + GRID_ROW_MARKER_PX / 2, box["y"] + GRID_HEADER_PX * 1.5)
+        expect(page.locator("h1", has_text="detection matching")).to_be_visible()
+        _wait_idle(page)
+        _expect_chart_title(page, f"{first_file}: the matching on the image")
+        _expect_chart_title(page, "ε = 0.05, τ1 = 100, τ2 = 0.01")  # the same setting, (f)
+        expect(page).to_have_url(re.compile(r"/\?.*image=7"))
+        expect(page.locator("[data-testid=stException]")).to_have_count(0)

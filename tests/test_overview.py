@@ -1,4 +1,4 @@
-"""A statistics table read as a whole (uotviz.overview), and its histograms.
+"""A statistics table read as a whole (uotviz.overview) and drawn as histograms
 (uotviz.plots.dataset)."""
 
 from __future__ import annotations
