@@ -1,62 +1,10 @@
-"""uotviz: object-detection matching as unbalanced optimal transport, on images.
-
-De Plaen et al., "Unbalanced Optimal Transport: A Unified Framework for Object Detection",
-CVPR 2023. Pick an image (the embedded demo, a configured COCO dataset or uploaded files), a cost
-and the transport parameters ε, τ1, τ2, and see the plan drawn on the image and as matrices
-(the Image page), or the matching statistics of every image of the dataset (the Dataset page).
-
-Run with ``streamlit run app.py`` (the demo) or
+"""uotviz from a checkout: ``streamlit run app.py`` (the demo) or
 ``streamlit run app.py -- --annotations A.json --images DIR [--predictions P]``.
-This file only wires widgets (:mod:`uotviz.ui`) to the core: the sidebar that both pages share
-(the data source and the cost settings), then the page shown.
+
+The app is :mod:`uotviz.app`, inside the package, which an installed uotviz runs with the
+``uotviz`` command; this file runs it from the checkout.
 """
 
-from __future__ import annotations
+from uotviz.app import run, script_args
 
-import os
-import sys
-from pathlib import Path
-
-import streamlit as st
-
-from uotviz.ui.charts import plotly_js_url, preload_plotly
-from uotviz.ui.dataset_page import dataset_page
-from uotviz.ui.image_page import image_page
-from uotviz.ui.settings import cost_settings
-from uotviz.ui.sources import choose_source
-from uotviz.ui.urlstate import restore_from_url
-
-st.set_page_config(page_title="uotviz", layout="wide")
-plotly_url = plotly_js_url()
-preload_plotly(plotly_url)  # first: the browser fetches plotly.js while the run goes on
-restore_from_url()  # a shared URL's values, before any widget is created
-
-
-def show_image_page() -> None:
-    image_page(header, source, settings, plotly_url)
-
-
-def show_dataset_page() -> None:
-    dataset_page(header, source, settings, IMAGE_PAGE)
-
-
-IMAGE_PAGE = st.Page(
-    show_image_page, title="Image", icon=":material/image:", url_path="image", default=True
-)
-page = st.navigation(
-    [
-        IMAGE_PAGE,
-        st.Page(
-            show_dataset_page, title="Dataset", icon=":material/table_chart:", url_path="dataset"
-        ),
-    ]
-)
-# The source and cost widgets are drawn here, outside the pages, so that both pages share them
-# (a widget drawn by a page is that page's own, and an upload would not follow a page switch).
-header = st.container()  # the page's title, above what the source has to say
-# `streamlit run app.py -- ARGS` makes sys.argv ["app.py", *ARGS]; a program that runs this file
-# in its own process (a test harness) has arguments of its own, which are not the app's.
-script_args = sys.argv[1:] if Path(sys.argv[0]).name == Path(__file__).name else []
-source = choose_source(script_args, os.environ)
-settings = cost_settings()
-page.run()
+run(script_args(__file__))

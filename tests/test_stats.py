@@ -27,6 +27,7 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 from scipy.optimize import linear_sum_assignment
 
+import uotviz.__main__ as uotviz_main
 from uotviz.__main__ import main
 from uotviz.data.config import DataConfig
 from uotviz.data.dataset import load_dataset
@@ -566,3 +567,24 @@ def test_cuda_gives_the_cpu_table(generated_dataset):
         cpu = compute_stats(generated_dataset, options)
         cuda = compute_stats(generated_dataset, dataclasses.replace(options, device="cuda"))
         pd.testing.assert_frame_equal(cuda, cpu, check_exact=False, rtol=0, atol=1e-6)
+
+
+def test_without_stats_the_command_starts_the_app(monkeypatch):
+    """``uotviz`` (and ``uotviz --annotations ...``) replaces itself with ``streamlit run`` on
+    the package's own app script, passing the app's arguments after ``--``."""
+    started = []
+
+    def execv(path, command):
+        started.append(command)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(uotviz_main.os, "execv", execv)
+    argvs = ([], ["--annotations", "a.json", "--images", "img"])
+    for argv in argvs:
+        with pytest.raises(SystemExit):
+            main(argv)
+    script = Path(uotviz_main.__file__).parent / "app.py"
+    assert script.is_file()
+    for command, argv in zip(started, argvs, strict=True):
+        assert command[:5] == [sys.executable, "-m", "streamlit", "run", str(script)]
+        assert command[command.index("--") + 1 :] == argv

@@ -1,7 +1,10 @@
-"""The command line: ``python -m uotviz stats ...`` writes per-image matching statistics.
+"""The command line, installed as ``uotviz`` (and ``python -m uotviz``):
 
-The table and its conventions are those of :mod:`uotviz.stats`. Exit status: 0 on success, 2 for
-bad arguments or input files (a message on stderr, no traceback, and no output file written).
+- ``uotviz [--annotations A.json --images DIR --predictions P]`` starts the app (``streamlit run``
+  on the package's :mod:`uotviz.app`), on the embedded demo when nothing is configured;
+- ``uotviz stats ...`` writes per-image matching statistics: the table and its conventions are
+  those of :mod:`uotviz.stats`. Exit status: 0 on success, 2 for bad arguments or input files (a
+  message on stderr, no traceback, and no output file written).
 """
 
 from __future__ import annotations
@@ -60,7 +63,11 @@ def _default_cost_name() -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m uotviz", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="uotviz",
+        description="uotviz [--annotations A.json --images DIR --predictions P]: the app; "
+        "uotviz stats ...: per-image matching statistics.",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     stats = commands.add_parser(
         "stats",
@@ -314,17 +321,36 @@ def run_stats(args: argparse.Namespace, stderr: TextIO) -> None:
     write_table(frame, out)
 
 
+APP_SCRIPT = Path(__file__).resolve().parent / "app.py"
+"""The app's Streamlit script, inside the package."""
+
+_COMMANDS = ("stats", "-h", "--help")
+
+
+def app_command(app_args: Sequence[str]) -> list[str]:
+    """The command that serves the app with its own arguments (``--annotations``, ``--images``,
+    ``--predictions``); Streamlit's options come from its ``STREAMLIT_*`` variables, e.g.
+    ``STREAMLIT_SERVER_PORT=8600``."""
+    return [
+        sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT),
+        "--browser.gatherUsageStats", "false",
+        "--", *app_args,
+    ]  # fmt: skip
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit status.
+    Without ``stats`` it starts the app in place of this process."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in _COMMANDS:
+        command = app_command(argv)
+        os.execv(command[0], command)
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 0
     try:
         run_stats(args, sys.stderr)
     except InputError as error:
-        sys.stderr.write(f"python -m uotviz {args.command}: error: {error}\n")
+        sys.stderr.write(f"uotviz {args.command}: error: {error}\n")
         return EXIT_BAD_INPUT
     return 0
 

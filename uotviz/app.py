@@ -1,0 +1,68 @@
+"""uotviz: object-detection matching as unbalanced optimal transport, on images.
+
+De Plaen et al., "Unbalanced Optimal Transport: A Unified Framework for Object Detection",
+CVPR 2023. Pick an image (the embedded demo, a configured COCO dataset or uploaded files), a cost
+and the transport parameters ε, τ1, τ2, and see the plan drawn on the image and as matrices
+(the Image page), or the matching statistics of every image of the dataset (the Dataset page).
+
+Run with ``uotviz`` once installed, or ``streamlit run app.py`` from a checkout (the demo), with
+``-- --annotations A.json --images DIR [--predictions P]`` for a dataset (``uotviz --annotations
+...``). This file only wires widgets (:mod:`uotviz.ui`) to the core: the sidebar that both pages
+share (the data source and the cost settings), then the page shown.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import streamlit as st
+
+from uotviz.ui.charts import plotly_js_url, preload_plotly
+from uotviz.ui.dataset_page import dataset_page
+from uotviz.ui.image_page import image_page
+from uotviz.ui.settings import cost_settings
+from uotviz.ui.sources import choose_source
+from uotviz.ui.urlstate import restore_from_url
+
+
+def run(script_args: Sequence[str]) -> None:
+    """One run of the app, with the app's own arguments (``--annotations`` ...)."""
+    st.set_page_config(page_title="uotviz", layout="wide")
+    plotly_url = plotly_js_url()
+    preload_plotly(plotly_url)  # first: the browser fetches plotly.js while the run goes on
+    restore_from_url()  # a shared URL's values, before any widget is created
+
+    def show_image_page() -> None:
+        image_page(header, source, settings, plotly_url)
+
+    def show_dataset_page() -> None:
+        dataset_page(header, source, settings, image)
+
+    image = st.Page(
+        show_image_page, title="Image", icon=":material/image:", url_path="image", default=True
+    )
+    dataset = st.Page(
+        show_dataset_page, title="Dataset", icon=":material/table_chart:", url_path="dataset"
+    )
+    page = st.navigation([image, dataset])
+    # The source and cost widgets are drawn here, outside the pages, so that both pages share
+    # them (a widget drawn by a page is that page's own, and an upload would not follow a page
+    # switch).
+    header = st.container()  # the page's title, above what the source has to say
+    source = choose_source(script_args, os.environ)
+    settings = cost_settings()
+    page.run()
+
+
+def script_args(script: str) -> list[str]:
+    """The app's arguments when Streamlit runs ``script``: ``streamlit run app.py -- ARGS`` makes
+    ``sys.argv`` ``["app.py", *ARGS]``. A program that runs the script in its own process (a test
+    harness) has arguments of its own, which are not the app's: none then."""
+    return sys.argv[1:] if Path(sys.argv[0]).name == Path(script).name else []
+
+
+if __name__ == "__main__":  # as Streamlit runs it (the ``uotviz`` command)
+    run(script_args(__file__))
