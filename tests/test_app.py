@@ -852,3 +852,59 @@ def test_refused_predictions_keep_the_annotations(
     errors = [_shown(e.value) for e in at.error]
     assert any(reason in e and "preds" in e and "without them" in e for e in errors), errors
     assert any("simulated" in info.value for info in at.info)
+
+
+def _pycocotools_counts(image_id: int, iou: float) -> tuple[int, int, int]:
+    """(matched, false positives, missed ground truths) of pycocotools' own evaluation of one
+    demo image at one IoU threshold, area "all", 100 detections."""
+    import contextlib
+    import io
+
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    from uotviz.data.demo import DEMO_ANNOTATIONS, DEMO_PREDICTIONS
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        truth = COCO(str(DEMO_ANNOTATIONS))
+        detections = truth.loadRes(json.loads(DEMO_PREDICTIONS.read_text(encoding="utf-8")))
+        evaluator = COCOeval(truth, detections, "bbox")
+        evaluator.params.imgIds = [image_id]
+        evaluator.params.iouThrs = np.array([iou])
+        evaluator.params.areaRng = [evaluator.params.areaRng[0]]
+        evaluator.params.areaRngLbl = ["all"]
+        evaluator.evaluate()
+    matched = false_positives = missed = 0
+    for record in filter(None, evaluator.evalImgs):
+        counted_dt = ~np.asarray(record["dtIgnore"][0], dtype=bool)
+        dt_matched = np.asarray(record["dtMatches"][0]) > 0
+        matched += int((dt_matched & counted_dt).sum())
+        false_positives += int((~dt_matched & counted_dt).sum())
+        counted_gt = ~np.asarray(record["gtIgnore"], dtype=bool)
+        missed += int(((np.asarray(record["gtMatches"][0]) == 0) & counted_gt).sum())
+    return matched, false_positives, missed
+
+
+@pytest.mark.parametrize(("image_id", "iou"), [(7, 0.5), (7, 0.9), (2, 0.5)])
+def test_coco_eval_matching_is_drawn_beside_the_plan(image_id: int, iou: float) -> None:
+    """The toggle draws COCOeval's 0/1 plan beside the transport plan, and its counts are
+    pycocotools' own."""
+    at = _app_at({"image": str(image_id)})
+    at.toggle(key="show_coco_eval").set_value(True).run()
+    at.number_input(key="extras_coco_iou").set_value(iou).run()
+    assert not at.exception
+    (caption,) = [c.value for c in at.caption if c.value.startswith("COCOeval")]
+    matched, false_positives, missed = _pycocotools_counts(image_id, iou)
+    assert f"IoU ≥ {iou:g}" in caption
+    assert f" {matched} matched, {false_positives} false positive" in caption, caption
+    assert f", {missed} ground truth" in caption, caption
+    coco = _matrix(at, "extras_coco_coco_chart")
+    assert set(np.unique(coco)) <= {0.0, 1.0} and coco.sum() == matched + false_positives
+    np.testing.assert_allclose(_matrix(at, "extras_coco_plan_chart"), _matrix(at, PLAN))
+
+
+def test_coco_eval_matching_needs_the_datasets_own_predictions() -> None:
+    at = _app_at({"image": "1", "anchors": "ssd300"})
+    at.toggle(key="show_coco_eval").set_value(True).run()
+    assert not at.exception
+    assert any("needs the dataset's own predictions" in info.value for info in at.info)

@@ -25,6 +25,7 @@ from uotviz.sliders import format_value
 from uotviz.transport import TransportResult
 
 __all__ = [
+    "coco_eval_caption",
     "escape_markdown",
     "image_caption",
     "MAX_DRAWN_ROWS",
@@ -76,6 +77,23 @@ def escape_markdown(text: str) -> str:
     # Bare addresses are made links after escapes are read: a word joiner (invisible) after
     # "http", "www" or "@" keeps them text.
     return _AUTOLINK_STARTS.sub(lambda match: match.group(0) + "\u2060", escaped)
+
+
+def coco_eval_caption(coco_plan: ArrayLike, ignored: int, iou: float, plan: ArrayLike) -> str:
+    """What COCOeval's 0/1 plan ``(N, M + 1)`` of an image says, against the transport
+    ``plan`` of the same shape: matches, false positives (rows on ∅), ground truths missed,
+    detections ignored, and ``½ Σ|P − Q|`` between the two plans (units of one prediction)."""
+    z = np.asarray(coco_plan, dtype=np.float64)
+    matched = int(z[:, :-1].sum())
+    missed = z.shape[1] - 1 - matched
+    difference = 0.5 * float(np.abs(z - np.asarray(plan, dtype=np.float64)).sum())
+    return (
+        f"COCOeval (pycocotools, IoU ≥ {iou:g}, greedy by score, class by class, area all, "
+        f"100 detections): {matched} matched, {int(z[:, -1].sum())} false positive"
+        f"{_plural(int(z[:, -1].sum()))} (on ∅), {missed} ground truth{_plural(missed)} missed"
+        + (f", {ignored} ignored (a crowd region's, or beyond its 100)" if ignored else "")
+        + f". It differs from the transport plan by ½ Σ|P − Q| = {difference:.3f}."
+    )
 
 
 def image_caption(scene: Scene, problem: MatchingProblem, what: str = "predictions") -> str:

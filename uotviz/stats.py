@@ -53,6 +53,7 @@ from torch import Tensor
 from uotviz.boxes import box_convert
 from uotviz.data.coco import CocoIndex
 from uotviz.data.dataset import Dataset
+from uotviz.data.types import Scene
 from uotviz.figure1 import PRESETS, Preset
 from uotviz.matching import CostSettings, MatchingProblem, build_matching_problem, summarise
 from uotviz.sliders import DEFAULT_PRESET, preset_by_name
@@ -66,6 +67,7 @@ __all__ = [
     "StatsOptions",
     "coco_eval_plans",
     "compute_stats",
+    "image_matching",
     "image_matchings",
     "images_with_predictions",
     "plan_difference",
@@ -216,6 +218,25 @@ def shard(items: Sequence, k: int, n: int) -> list:
     return list(items[k::n])
 
 
+def image_matching(scene: Scene, problem: MatchingProblem, image_index: int = 0) -> ImageMatching:
+    """One image's :class:`ImageMatching`: ``problem`` built from ``scene`` (its predictions,
+    not anchors or simulated ones, since its rows index ``scene.predictions``)."""
+    predictions = scene.predictions
+    if predictions is None or bool((problem.pred_index < 0).any()):
+        raise ValueError("the matching problem's rows are not the scene's predictions")
+    rows = problem.pred_index
+    return ImageMatching(
+        image_index=image_index,
+        image_id=scene.image_id,
+        file_name=scene.file_name,
+        problem=problem,
+        labels=predictions.labels[rows],
+        boxes=predictions.boxes[rows],
+        scores=predictions.scores[rows],
+        annotation_ids=scene.ground_truths.annotation_ids[problem.gt_index],
+    )
+
+
 def image_matchings(
     dataset: Dataset, images: Sequence[tuple[int, int]], cost: CostSettings
 ) -> list[ImageMatching]:
@@ -224,20 +245,7 @@ def image_matchings(
     for image_index, image_id in images:
         scene = dataset.scene(image_id)
         problem = build_matching_problem(scene, cost)
-        predictions = scene.predictions
-        rows = problem.pred_index
-        matchings.append(
-            ImageMatching(
-                image_index=image_index,
-                image_id=image_id,
-                file_name=scene.file_name,
-                problem=problem,
-                labels=predictions.labels[rows],
-                boxes=predictions.boxes[rows],
-                scores=predictions.scores[rows],
-                annotation_ids=scene.ground_truths.annotation_ids[problem.gt_index],
-            )
-        )
+        matchings.append(image_matching(scene, problem, image_index))
     return matchings
 
 

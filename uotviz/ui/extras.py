@@ -1,4 +1,5 @@
-"""Two more views of the current matching problem: Figure 1's six matchings, and a sweep.
+"""More views of the current matching problem: Figure 1's six matchings, a sweep, and COCOeval's
+matching.
 
 * :func:`gallery_section`: the paper's Figure 1 (b)–(h) for the current image: the cost and the
   plans of the six presets as matrices side by side (a click on a plan chooses its preset), and
@@ -6,6 +7,8 @@
 * :func:`sweep_section`: one parameter (default ``tau2``) swept from one limit case to the other
   with the other two fixed; the plan heatmap carries one Plotly frame per value, so scrubbing its
   slider runs in the browser with no rerun of the script.
+* :func:`coco_eval_section`: pycocotools' evaluation matching of the image as a 0/1 plan, beside
+  the transport plan: evaluation matching against training matching.
 
 Both cache what they solve in ``st.session_state`` under keys starting with ``key_prefix``,
 tagged with a fingerprint of the cost, so a new problem is never shown stale plans. The pure
@@ -23,13 +26,16 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from uotviz.data.coco import CocoIndex
+from uotviz.data.types import Scene
 from uotviz.figure1 import PRESETS
 from uotviz.matching import MatchingProblem
-from uotviz.plots.matrices import clicked_panel, figure1_matrices
+from uotviz.plots.matrices import app_matrix_figure, clicked_panel, figure1_matrices
 from uotviz.plots.scene import figure1_gallery
 from uotviz.plots.sweep import sweep_figure
-from uotviz.readout import MAX_MATRIX_ROWS, rows_to_draw
+from uotviz.readout import MAX_MATRIX_ROWS, coco_eval_caption, escape_markdown, rows_to_draw
 from uotviz.sliders import format_value, preset_by_name
+from uotviz.stats import coco_eval_plans, image_matching
 from uotviz.sweep import SWEEP_PARAMETERS, preset_plans, sweep_plans, sweep_values
 from uotviz.ui.charts import prepare_figure, show_chart
 from uotviz.ui.params import apply_preset
@@ -38,6 +44,7 @@ __all__ = [
     "DEFAULT_SWEEP",
     "SWEEP_COUNT",
     "clicked_preset",
+    "coco_eval_section",
     "empty_message",
     "figure1_matrices_figure",
     "gallery_plans",
@@ -379,3 +386,58 @@ def sweep_section(
         key=f"{key_prefix}_sweep_chart",
         config={"displayModeBar": False},  # it would cover the title; nothing to zoom
     )
+
+
+def coco_eval_section(
+    index: CocoIndex,
+    scene: Scene,
+    problem: MatchingProblem,
+    plan: np.ndarray,
+    title: str,
+    key_prefix: str,
+) -> None:
+    """pycocotools' evaluation matching of this image (``COCOeval.evaluateImg`` at one IoU
+    threshold, :func:`uotviz.stats.coco_eval_plans`) as a 0/1 plan beside the transport ``plan``
+    (titled ``title``): what evaluation counts against what training pushes. Only for the
+    dataset's own predictions (not anchors, not simulated ones)."""
+    if (
+        scene.predictions is None
+        or len(scene.predictions) == 0
+        or bool((problem.pred_index < 0).any())
+    ):
+        st.info(
+            "COCOeval's matching needs the dataset's own predictions: not anchors, and not the "
+            "simulated ones of an image without predictions."
+        )
+        return
+    iou = st.number_input(
+        "COCOeval's IoU threshold",
+        min_value=0.05,
+        max_value=0.95,
+        value=0.5,
+        step=0.05,
+        key=f"{key_prefix}_coco_iou",
+        width=220,
+    )
+    try:
+        (coco_plan,), (ignored,) = coco_eval_plans(index, [image_matching(scene, problem)], iou)
+    except ValueError as error:
+        st.error(f"COCOeval's matching cannot be computed: {escape_markdown(str(error))}")
+        return
+    coco = coco_plan.numpy()
+    st.caption(coco_eval_caption(coco, ignored, iou, plan))
+    both = np.maximum(coco, plan)
+    rows = rows_to_draw(both)
+    shown = range(len(both)) if rows is None else rows.tolist()
+    for place, matrix, name, chart in zip(
+        st.columns(2, gap="large"),
+        (coco, plan),
+        (f"COCOeval's matching (IoU ≥ {iou:g})", title),
+        ("coco", "plan"),
+        strict=True,
+    ):
+        figure = app_matrix_figure(
+            "plan", matrix, problem.row_labels, problem.col_labels, shown, title=name
+        )
+        with place:
+            show_chart(figure, key=f"{key_prefix}_coco_{chart}_chart")

@@ -21,7 +21,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from uotviz.costs import CostWeights
 from uotviz.data import Scene, simulate_detr
-from uotviz.data.coco import ImageMissing, OpenedImage
+from uotviz.data.coco import CocoIndex, ImageMissing, OpenedImage
 from uotviz.export import plan_csv, plan_json, solve_diagnostics
 from uotviz.matching import (
     MIN_MASS,
@@ -61,7 +61,7 @@ from uotviz.ui.charts import (
     live_chart,
     media_url,
 )
-from uotviz.ui.extras import gallery_section, sweep_section
+from uotviz.ui.extras import coco_eval_section, gallery_section, sweep_section
 from uotviz.ui.heap import settle_heap
 from uotviz.ui.params import DRAGGING, transport_controls
 from uotviz.ui.presentation import presenting
@@ -637,7 +637,7 @@ def matching_view(
         note = _limit_case_note(params, n, k)
         if note:
             st.info(note)
-    _extras(problem, image, scene.width, scene.height, params)
+    _extras(problem, image, scene, source.dataset.index, plan, params)
     sync_url()  # last: the element shows nothing, but the page leaves a gap for it
     settle_heap(source.key)
 
@@ -645,12 +645,13 @@ def matching_view(
 def _extras(
     problem: MatchingProblem,
     image: OpenedImage | None,
-    width: int,
-    height: int,
+    scene: Scene,
+    index: CocoIndex,
+    plan: np.ndarray,
     params: tuple[float, float, float],
 ) -> None:
-    """The Figure 1 gallery and the client-side sweep, each computed only when switched on
-    (they cost 6 and 25 solves)."""
+    """The Figure 1 gallery, the client-side sweep and COCOeval's matching, each computed only
+    when switched on (they cost 6 and 25 solves, and an evaluation)."""
     row = st.container(horizontal=True)
     show_gallery = row.toggle(
         "Figure 1 gallery: the cost (b) and the plans (c)–(h) for this image", key="show_gallery"
@@ -659,10 +660,13 @@ def _extras(
         "Sweep a parameter from one limit case to the other (scrub in the browser)",
         key="show_sweep",
     )
+    show_coco = row.toggle("COCOeval's matching beside the plan", key="show_coco_eval")
     if show_gallery:
-        gallery_section(problem, image, width, height, "extras")
+        gallery_section(problem, image, scene.width, scene.height, "extras")
     if show_sweep:
         sweep_section(problem, params, "extras")
+    if show_coco:
+        coco_eval_section(index, scene, problem, plan, plan_title(*params), "extras")
 
 
 # ------------------------------------------------------------------------------ downloads
