@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlencode
 
+import numpy as np
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
@@ -589,4 +591,60 @@ def test_the_dataset_page_sorts_its_table_and_a_row_opens_its_image(
         _expect_chart_title(page, f"{first_file}: the matching on the image")
         _expect_chart_title(page, "ε = 0.05, τ1 = 100, τ2 = 0.01")  # the same setting, (f)
         expect(page).to_have_url(re.compile(r"/\?.*image=7"))
+        expect(page.locator("[data-testid=stException]")).to_have_count(0)
+
+
+def _large_dataset(folder: Path, images: int = 3000) -> tuple[Path, Path]:
+    """Seeded COCO annotations (3 objects per image) and detection results (30 per image, the
+    objects jittered plus clutter), large enough that the Dataset page takes a while."""
+    rng = np.random.default_rng(0)
+    coco = {"images": [], "annotations": [], "categories": [{"id": 1, "name": "thing"}]}
+    results = []
+    for image_id in range(1, images + 1):
+        coco["images"].append(
+            {"id": image_id, "file_name": f"{image_id}.jpg", "width": 640, "height": 480}
+        )
+        corners = rng.uniform(0, 400, (3, 2))
+        sizes = rng.uniform(20, 200, (3, 2))
+        for k in range(3):
+            box = [*corners[k], *sizes[k]]
+            coco["annotations"].append(
+                {"id": image_id * 10 + k, "image_id": image_id, "category_id": 1,
+                 "bbox": [float(v) for v in box], "area": float(box[2] * box[3]), "iscrowd": 0}
+            )  # fmt: skip
+        for k in range(30):
+            base = np.append(corners[k % 3], sizes[k % 3]) + rng.normal(0, 15, 4)
+            box = [float(v) for v in np.maximum(base, [0, 0, 5, 5])]
+            results.append(
+                {"image_id": image_id, "category_id": 1, "bbox": box, "score": float(rng.random())}
+            )
+    annotations, predictions = folder / "instances.json", folder / "results.json"
+    annotations.write_text(json.dumps(coco), encoding="utf-8")
+    predictions.write_text(json.dumps(results), encoding="utf-8")
+    return annotations, predictions
+
+
+# A progress bar that shows for a moment is recorded as it appears.
+PROGRESS_SEEN_JS = """new MutationObserver(() => {
+    if (document.querySelector('[data-testid=stProgress]')) window.__progressSeen = true;
+}).observe(document, {subtree: true, childList: true});"""
+
+
+def test_the_dataset_page_shows_its_progress_while_it_computes(
+    chromium_executable: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On 3,000 images the page shows a progress bar, then the whole table."""
+    annotations, predictions = _large_dataset(tmp_path)
+    monkeypatch.setenv("UOTVIZ_ANNOTATIONS", str(annotations))
+    monkeypatch.setenv("UOTVIZ_PREDICTIONS", str(predictions))
+    with (
+        streamlit_servers(["app.py"]) as (server,),
+        _app_page(
+            chromium_executable, server.url + "/dataset", init_script=PROGRESS_SEEN_JS
+        ) as page,
+    ):
+        expect(page.locator("[data-testid=stDataFrame]")).to_be_visible()
+        expect(page.get_by_text("3,000 of 3,000 images", exact=False)).to_be_visible()
+        assert page.evaluate("() => window.__progressSeen === true")
+        expect(page.locator("[data-testid=stProgress]")).to_have_count(0)  # gone once done
         expect(page.locator("[data-testid=stException]")).to_have_count(0)

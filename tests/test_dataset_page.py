@@ -155,6 +155,8 @@ def test_the_setting_chosen_on_the_dataset_page_is_the_image_pages() -> None:
     pd.testing.assert_frame_equal(
         _table(at), _demo_stats(setting=Setting.from_panel("c")), check_dtype=False, atol=1e-9
     )
+    # the address says what the page shows, so that a link opens it as it is
+    assert at.query_params["preset"] == "c" and at.query_params["tau2"] == "0"
     _open(at, "image")
     assert _title(at) == IMAGE_TITLE
     assert at.session_state["preset"] == "Closest ground truth (c)"

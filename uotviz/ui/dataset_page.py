@@ -31,7 +31,7 @@ from uotviz.stats import STRATEGIES, Setting, StatsOptions, compute_stats, image
 from uotviz.ui import params
 from uotviz.ui.image_page import keep_image_page_state
 from uotviz.ui.picker import open_image
-from uotviz.ui.urlstate import show_url_notice
+from uotviz.ui.urlstate import show_url_notice, write_url
 from uotviz.ui.view import solve_device
 
 __all__ = ["NO_COMPARISON", "STRATEGY_LABELS", "TABLE_KEY", "dataset_page"]
@@ -281,6 +281,16 @@ def dataset_page(
     """The page, for ``source`` under ``settings``; the title goes to ``header`` (above the data
     source's messages); a selected row switches to ``image_page``."""
     keep_image_page_state()
+    _page(header, source, settings, image_page)
+    write_url()  # the settings shown, so that the address opens this page as it is
+
+
+def _page(
+    header: DeltaGenerator,
+    source: DataSource,
+    settings: CostSettings,
+    image_page: StreamlitPage,
+) -> None:
     header.title("Dataset: the matching of every image")
     header.markdown(
         "One row per image with predictions: how many predictions and ground truths it has, the "
