@@ -6,12 +6,14 @@ The data is ``bench/bench_data.py``'s seeded synthetic val2017 (5,000 images, 36
 
 - the reference: :func:`uotviz.stats.compute_stats` at the app's default setting on the loaded
   dataset, the table the page shows, called directly;
-- the page: a new Streamlit session (``AppTest``) opens the Dataset page, which loads the dataset
-  and computes its table (the time the server takes before the browser can draw it); then the
-  same page again in a second session, when the dataset and the table are cached.
+- the page on the server: a new Streamlit session (``AppTest``) opens the Dataset page, which
+  loads the dataset and computes its table; then the same page again in a second session, when
+  the dataset and the table are cached;
+- the page in a browser: a fresh server, and Debian's Chromium opening ``/dataset`` until the
+  table of every image is shown (the server loading and computing, the browser drawing the
+  5,000-row grid and the histograms).
 
-The goal is the first table within 15 s. This measures the server only: a browser then draws a
-5,000-row table (a canvas grid: only the visible rows are drawn) and two histograms.
+The goal is the first table within 15 s.
 
     python bench/bench_dataset_page.py
 """
@@ -24,6 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from playwright.sync_api import sync_playwright
 from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
@@ -33,6 +36,7 @@ sys.path.insert(0, str(REPO_ROOT / "bench"))
 
 import bench_data  # noqa: E402
 
+from tests.streamlit_harness import CHROMIUM_ARGS, chromium_path, streamlit_servers  # noqa: E402
 from uotviz.data import DataConfig, load_dataset  # noqa: E402
 from uotviz.data.config import ENV_ANNOTATIONS, ENV_PREDICTIONS  # noqa: E402
 from uotviz.stats import StatsOptions, compute_stats  # noqa: E402
@@ -47,6 +51,20 @@ def _open_dataset_page() -> tuple[float, AppTest]:
     start = time.perf_counter()
     at.run()
     return time.perf_counter() - start, at
+
+
+def _browser_first_table(rows: int) -> float:
+    """Seconds from opening ``/dataset`` on a fresh server to its table of ``rows`` images."""
+    with streamlit_servers(["app.py"]) as (server,), sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1500, "height": 1000})
+        start = time.perf_counter()
+        page.goto(server.url + "/dataset")
+        page.get_by_text(f"{rows:,} of {rows:,} images", exact=False).wait_for(timeout=300_000)
+        page.locator("[data-testid=stDataFrame]").wait_for(timeout=60_000)
+        elapsed = time.perf_counter() - start
+        browser.close()
+    return elapsed
 
 
 def main() -> None:
@@ -67,6 +85,7 @@ def main() -> None:
             raise SystemExit(f"the page raised: {at.exception[0].value}")
         rows = len(at.dataframe[0].value) if at.dataframe else 0
         again_s, _ = _open_dataset_page()
+        browser_s = _browser_first_table(len(table))
 
     print(f"{len(table):,} images with predictions, {int(table.n_predictions.sum()):,} predictions")
     print(
@@ -79,6 +98,10 @@ def main() -> None:
         f"{'met' if first_s <= GOAL_S else 'NOT met'}); table of {rows:,} rows"
     )
     print(f"Dataset page, second session (cached): {again_s:.2f} s")
+    print(
+        f"Dataset page in Chromium, fresh server, to the table of every image: {browser_s:.2f} s "
+        f"(goal {GOAL_S:.0f} s: {'met' if browser_s <= GOAL_S else 'NOT met'})"
+    )
 
 
 if __name__ == "__main__":
