@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from torch import Tensor
 
-from uotviz.stats import MULTI_THRESHOLD, ImageMatching
+from uotviz.stats import COLUMNS, MULTI_THRESHOLD, ImageMatching
 
 __all__ = [
     "DIFFERENCE_TOLERANCE",
@@ -31,15 +31,7 @@ DIFFERENCE_TOLERANCE = 1e-3
 """An image's two plans differ when ``plan_difference`` exceeds this (units of one prediction):
 plans solved iteratively agree within the solver's tolerance (1e-6 per entry), never exactly."""
 
-NUMERIC_COLUMNS = (
-    "n_predictions",
-    "n_ground_truths",
-    "mass_to_background",
-    "unmatched_gt_mass",
-    "gt_multi",
-    "plan_difference",
-    "ignored_predictions",
-)
+NUMERIC_COLUMNS = (*COLUMNS[2:], "ignored_predictions")  # all but image_id and file_name
 """The columns a row filter may set a minimum on (those of the table that are counts or
 masses), in the table's order."""
 
