@@ -9,6 +9,7 @@ import random
 from collections.abc import Collection, Sequence
 
 from uotviz.data import CocoIndex
+from uotviz.readout import plural
 
 __all__ = ["filter_images", "first_pictured", "image_label", "random_image", "step_image"]
 
@@ -39,16 +40,12 @@ def image_label(
         pictured: whether its picture can be opened.
     """
     objects = index.object_count(image_id)
-    parts = [str(image_id), index.file_name(image_id), f"{objects} object{_s(objects)}"]
+    parts = [str(image_id), index.file_name(image_id), f"{objects} object{plural(objects)}"]
     if predictions is not None:
-        parts.append(f"{predictions} prediction{_s(predictions)}")
+        parts.append(f"{predictions} prediction{plural(predictions)}")
     if not pictured:
         parts.append("no picture")
     return " · ".join(parts)
-
-
-def _s(count: int) -> str:
-    return "" if count == 1 else "s"
 
 
 def first_pictured(ids: Sequence[int], pictured: Collection[int]) -> int | None:

@@ -10,6 +10,7 @@ import re
 from collections.abc import Sequence
 
 import numpy as np
+import torch
 from numpy.typing import ArrayLike
 
 from uotviz.costs import CostWeights
@@ -22,6 +23,7 @@ from uotviz.matching import (
     MatchingSummary,
 )
 from uotviz.sliders import format_value
+from uotviz.stats import plan_difference, plan_readings
 from uotviz.transport import TransportResult
 
 __all__ = [
@@ -36,6 +38,7 @@ __all__ = [
     "diagnostics",
     "narrow_table",
     "plan_title",
+    "plural",
     "rows_caption",
     "rows_to_draw",
     "senders",
@@ -83,14 +86,16 @@ def coco_eval_caption(coco_plan: ArrayLike, ignored: int, iou: float, plan: Arra
     """What COCOeval's 0/1 plan ``(N, M + 1)`` of an image says, against the transport
     ``plan`` of the same shape: matches, false positives (rows on ∅), ground truths missed,
     detections ignored, and ``½ Σ|P − Q|`` between the two plans (units of one prediction)."""
-    z = np.asarray(coco_plan, dtype=np.float64)
-    matched = int(z[:, :-1].sum())
-    missed = z.shape[1] - 1 - matched
-    difference = 0.5 * float(np.abs(z - np.asarray(plan, dtype=np.float64)).sum())
+    coco = torch.as_tensor(np.asarray(coco_plan, dtype=np.float64))
+    readings = plan_readings(coco)
+    matched = int(coco[:, :-1].sum())
+    false_positives = round(readings["mass_to_background"])
+    missed = round(readings["unmatched_gt_mass"])
+    difference = plan_difference(coco, torch.as_tensor(np.asarray(plan, dtype=np.float64)))
     return (
         f"COCOeval (pycocotools, IoU ≥ {iou:g}, greedy by score, class by class, area all, "
-        f"100 detections): {matched} matched, {int(z[:, -1].sum())} false positive"
-        f"{_plural(int(z[:, -1].sum()))} (on ∅), {missed} ground truth{_plural(missed)} missed"
+        f"100 detections): {matched} matched, {false_positives} false positive"
+        f"{plural(false_positives)} (on ∅), {missed} ground truth{plural(missed)} missed"
         + (f", {ignored} ignored (a crowd region's, or beyond its 100)" if ignored else "")
         + f". It differs from the transport plan by ½ Σ|P − Q| = {difference:.3f}."
     )
@@ -104,14 +109,15 @@ def image_caption(scene: Scene, problem: MatchingProblem, what: str = "predictio
     crowd = int(scene.ground_truths.iscrowd.sum())
     text = (
         f"Image {scene.image_id} · {escape_markdown(scene.file_name)} · {scene.width} × "
-        f"{scene.height} px · {objects} ground truth{_plural(objects)} to match"
+        f"{scene.height} px · {objects} ground truth{plural(objects)} to match"
     )
     if crowd:
-        text += f" ({crowd} crowd region{_plural(crowd)} drawn, not matched)"
+        text += f" ({crowd} crowd region{plural(crowd)} drawn, not matched)"
     return text + f" · {len(problem.row_labels):,} {what}"
 
 
-def _plural(count: int) -> str:
+def plural(count: int) -> str:
+    """The English plural's ``"s"`` after ``count`` things: ``f"{n} image{plural(n)}"``."""
     return "" if count == 1 else "s"
 
 

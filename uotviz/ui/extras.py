@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
+import torch
 
 from uotviz.data.coco import CocoIndex
 from uotviz.data.types import Scene
@@ -419,8 +420,17 @@ def coco_eval_section(
         key=f"{key_prefix}_coco_iou",
         width=220,
     )
-    try:
+
+    def evaluated() -> tuple[torch.Tensor, int]:
         (coco_plan,), (ignored,) = coco_eval_plans(index, [image_matching(scene, problem)], iou)
+        return coco_plan, ignored
+
+    try:  # kept: it depends on the image and the threshold, not on ε, τ1, τ2
+        coco_plan, ignored = _kept(
+            f"{key_prefix}_coco_plan",
+            (problem_fingerprint(problem), scene.image_id, iou),
+            evaluated,
+        )
     except ValueError as error:
         st.error(f"COCOeval's matching cannot be computed: {escape_markdown(str(error))}")
         return
