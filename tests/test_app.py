@@ -659,15 +659,12 @@ def test_charts_save_in_the_chosen_format(app: AppTest) -> None:
     assert {c["toImageButtonOptions"]["format"] for c in configs().values()} == {"svg"}
 
 
-def test_gallery_and_sweep_appear_when_switched_on(app: AppTest) -> None:
+def test_the_gallery_appears_when_switched_on(app: AppTest) -> None:
     assert len(_charts(app)) == 3  # scene, cost, plan: the extras cost nothing when off
     app.toggle(key="show_gallery").set_value(True).run()
-    app.toggle(key="show_sweep").set_value(True).run()
     assert not app.exception
     specs = [figure for _, figure, _ in _charts(app)]
-    assert len(specs) == 5
-    sweep = [spec for spec in specs if spec.get("frames")]
-    assert len(sweep) == 1 and len(sweep[0]["frames"]) == 25
+    assert len(specs) == 4
     # the gallery: Figure 1 (b)-(h), the cost and the six plans as matrices
     (matrices,) = [spec for spec in specs if "xaxis7" in spec["layout"]]
     heatmaps = [trace for trace in matrices["data"] if trace["type"] == "heatmap"]
@@ -678,8 +675,9 @@ def test_gallery_and_sweep_appear_when_switched_on(app: AppTest) -> None:
     app.toggle(key="extras_gallery_scenes").set_value(True).run()
     assert not app.exception
     specs = [figure for _, figure, _ in _charts(app)]
-    assert len(specs) == 6
+    assert len(specs) == 5
     assert len([s for s in specs if "xaxis6" in s["layout"] and "xaxis7" not in s["layout"]]) == 1
+    assert "show_sweep" not in [toggle.key for toggle in app.toggle]
 
 
 def test_a_click_on_a_figure1_plan_chooses_its_preset() -> None:
@@ -778,6 +776,70 @@ def test_a_drag_sends_a_frame_per_position_of_its_slider(image_id, anchors) -> N
     at.session_state["slider_dragging"] = None
     at.run()
     assert _frames(at, SCENE) is None and _frames(at, PLAN) is None
+
+
+def _sliders_data(at: AppTest) -> dict:
+    """What the sliders' element (uotviz/ui/js/sliders.js) was sent in the last run."""
+    (data,) = [
+        data
+        for data in (json.loads(element.proto.json) for element in at.get("bidi_component"))
+        if "sliders" in data
+    ]
+    return data
+
+
+def test_play_sets_the_start_and_sends_the_walk_to_the_sliders_and_its_frames() -> None:
+    """Play from (c) to (h): the parameters of (c), the sliders told to walk every point of the
+    way to (h) (positions of the three sliders, one position of one slider per point), and the
+    scene and the plan carrying a frame per point, named "play"; when the walk has ended (the
+    sliders send its last point, dragging nothing), neither is sent again."""
+    at = _app_at({"image": "1"})
+    c, h = (next(p for p in PRESETS if p.panel == panel) for panel in "ch")
+    at.selectbox(key="play_from").set_value(c.name)
+    at.selectbox(key="play_to").set_value(h.name).run()
+    assert not at.exception
+    assert "ε from 0 to 0.05, then τ2 from 0 to 100, then τ1 from ∞ to 0.01" in [
+        markdown.value.split(": ", 1)[-1] for markdown in at.markdown
+    ]
+    assert _sliders_data(at)["play"] is None  # nothing asked for yet
+    at.button(key="play_button").click().run()
+    assert not at.exception
+    assert _params(at) == (0.0, INF, 0.0) and _preset_box(at).value == c.name
+    play = _sliders_data(at)["play"]
+    path = play["path"]
+    assert play["name"] == "play" and len(path) == 101
+    assert path[0] == {"eps": 0, "tau1": len(TAU_VALUES) - 1, "tau2": 0}
+    assert path[-1] == {
+        "eps": EPS_VALUES.index(0.05),
+        "tau1": TAU_VALUES.index(0.01),
+        "tau2": TAU_VALUES.index(100.0),
+    }
+    for a, b in itertools.pairwise(path):
+        assert sorted(abs(b[name] - a[name]) for name in a) == [0, 0, 1]
+    scene, plan = _frames(at, SCENE), _frames(at, PLAN)
+    assert scene["slider"] == plan["slider"] == "play"
+    assert len(scene["frames"]) == len(plan["frames"]) == 101
+    titles = [frame["layout"]["title.text"] for frame in plan["frames"]]
+    assert "ε = 0, τ1 = ∞, τ2 = 0" in titles[0] and "ε = 0.05, τ1 = 0.01, τ2 = 100" in titles[-1]
+    assert len(set(titles)) == 101
+    # the walk's end: the sliders send its last point as a step
+    at.session_state["slider_dragging"] = None
+    _move(at, eps=0.05, tau1=0.01, tau2=100.0).run()
+    assert not at.exception
+    assert _sliders_data(at)["play"] is None
+    assert _frames(at, SCENE) is None and _frames(at, PLAN) is None
+    assert _preset_box(at).value == h.name
+    # a second Play is a new one (the sliders play a walk once per id)
+    at.button(key="play_button").click().run()
+    assert _sliders_data(at)["play"]["id"] == play["id"] + 1
+
+
+def test_play_between_a_preset_and_itself_has_nothing_to_play(app: AppTest) -> None:
+    default = app.button(key="play_button")
+    assert not default.disabled  # (c) -> (d) by default
+    app.selectbox(key="play_to").set_value(app.selectbox(key="play_from").value).run()
+    assert app.button(key="play_button").disabled
+    assert any("nothing to play" in markdown.value for markdown in app.markdown)
 
 
 INJECTED = "![i](http://127.0.0.1:9/b.png) ## Expired: **log in** [here](http://127.0.0.1:9/)"

@@ -454,33 +454,71 @@ def test_clicking_a_badge_highlights_its_prediction(
 def test_play_walks_the_picture_from_one_limit_case_to_another(
     chromium_executable: str, app_server: str
 ) -> None:
-    """ "Play" on (c) → (d): the picture and the plan are drawn at the positions of τ2 from 0
-    to ∞ at ε = 0, τ1 = ∞, and the app ends on Hungarian matching (d)."""
+    """ "Play" from (c) to (h), chosen in the popover: the thumbs walk ε from 0 to 0.05, then τ2
+    from 0 to 100, then τ1 from ∞ to 0.01, the picture and the plan are drawn at the points on
+    the way, and the app ends on Unbalanced OT (h)."""
     with _app_page(chromium_executable, app_server) as page:
         _expect_chart_title(page, "ε = 0.05, τ1 = ∞, τ2 = ∞")
         page.evaluate(
             """(selector) => {
                 window.__planTitles = [];
+                window.__badges = [];
+                window.__thumbs = [];
+                const last = (seen, value) => {
+                    if (value && seen[seen.length - 1] !== value) seen.push(value);
+                };
                 new MutationObserver(() => {
-                    const title = [...document.querySelectorAll(selector)]
+                    const graphs = [...document.querySelectorAll(selector)];
+                    last(window.__planTitles, graphs
                         .map((gd) => gd.querySelector('.gtitle')?.textContent ?? '')
-                        .find((text) => text.startsWith('Plan'));
-                    const seen = window.__planTitles;
-                    if (title && seen[seen.length - 1] !== title) seen.push(title);
-                }).observe(document.body, {subtree: true, childList: true, characterData: true});
+                        .find((text) => text.startsWith('Plan')));
+                    const scene = graphs[0];
+                    last(window.__badges, (scene?.layout?.annotations ?? [])
+                        .map((annotation) => annotation.text).join('|'));
+                    const sliders = document.querySelectorAll('.uotviz-sliders input');
+                    last(window.__thumbs, [...sliders]
+                        .map((input) => input.getAttribute('aria-valuetext')).join(' '));
+                }).observe(document.body, {subtree: true, childList: true, characterData: true,
+                                           attributes: true});
             }""",
             GRAPH_DIVS,
         )
         page.get_by_role("button", name="▶ Play").first.click()  # opens the popover
+        for label, name in (("From", "Closest ground truth (c)"), ("To", "Unbalanced OT (h)")):
+            page.get_by_role("combobox", name=label).click()
+            page.get_by_role("option", name=name).click()
+            expect(page.get_by_role("combobox", name=label)).to_have_value(name)
+            _wait_idle(page)
+        expect(page.get_by_text("ε from 0 to 0.05, then τ2 from 0 to 100, then τ1")).to_be_visible()
         page.get_by_role("button", name="▶ Play").last.click()
         preset = page.get_by_role("combobox", name="Preset (panel of Figure 1)")
-        expect(preset).to_have_value("Hungarian (d)", timeout=TIMEOUT_MS)
+        expect(preset).to_have_value("Unbalanced OT (h)", timeout=TIMEOUT_MS)
         _wait_idle(page)
+        for label, value in (("ε", "0.05"), ("τ1", "0.01"), ("τ2", "100")):
+            expect(page.get_by_role("slider", name=label)).to_have_attribute(
+                "aria-valuetext", value
+            )
+        _expect_chart_title(page, "ε = 0.05, τ1 = 0.01, τ2 = 100")
         titles = page.evaluate("() => window.__planTitles")
-        walked = [title for title in titles if "ε = 0, τ1 = ∞, τ2 = " in title]
-        assert len(set(walked)) >= 20, titles  # of 43 positions
-        assert walked[0].endswith("τ2 = 0") and walked[-1].endswith("τ2 = ∞"), walked
-        expect(page.get_by_role("slider", name="τ2")).to_have_attribute("aria-valuetext", "∞")
+        thumbs = page.evaluate("() => window.__thumbs")
+        badges = page.evaluate("() => window.__badges")
+        # the plan drawn along each of the walk's three legs (101 points in all), in order
+        legs = [
+            [title for title in titles if re.search(pattern, title)]
+            for pattern in (
+                r"τ1 = ∞, τ2 = 0$",
+                r"ε = 0\.05, τ1 = ∞, τ2 = ",
+                r"ε = 0\.05, .*τ2 = 100$",
+            )
+        ]
+        assert [len(set(leg)) >= 5 for leg in legs] == [True] * 3, titles
+        assert titles.index(legs[0][-1]) < titles.index(legs[1][-1]) < titles.index(legs[2][-1])
+        assert "ε = 0, τ1 = ∞, τ2 = 0" in titles[titles.index(legs[0][0])], titles
+        # the thumbs moved one slider at a time through the positions on the way
+        assert thumbs[-1] == "0.05 0.01 100", thumbs
+        assert len(thumbs) >= 50 and "0.02 ∞ 0" in thumbs and "0.05 ∞ 1" in thumbs, thumbs
+        # the picture changed while it played
+        assert len(set(badges)) >= 3, badges
         expect(page.locator("[data-testid=stException]")).to_have_count(0)
 
 

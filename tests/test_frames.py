@@ -1,9 +1,11 @@
-"""The frames of a slider drag: what the browser draws at each position without the app.
+"""The frames of a slider drag and of a Play: what the browser draws at each position without
+the app.
 
 Each frame must be exactly what the app would draw at that position: the scene's layout equals
 the whole scene figure's, the plan's update turns the figure at one position into the figure at
 another, and the plans are those :func:`uotviz.transport.solve` finds there (to 0.01 per entry,
-as drawn; far closer in fact).
+as drawn; far closer in fact), for every position of a dragged slider and every point of a walk
+from one preset to another.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from uotviz import figure1
 from uotviz.plots.matrices import app_matrix_figure, plan_update
 from uotviz.plots.scene import PRESENTATION, scene_figure, scene_overlay
 from uotviz.readout import plan_title
-from uotviz.sliders import SCALES
+from uotviz.sliders import SCALES, preset_values, slider_walk, walk
 from uotviz.sweep import SWEEP_PARAMETERS, sweep_plans
 from uotviz.transport import solve
+
+PANEL = {preset.panel: preset for preset in figure1.PRESETS}
 
 WIDTH, HEIGHT = 480, 430
 
@@ -41,6 +45,32 @@ def test_the_frames_plans_are_the_solvers_at_every_position(problem, name):
         at[index] = value
         expected = solve(problem.cost, *at).plan
         np.testing.assert_allclose(plan.numpy(), expected.numpy(), atol=0.01, rtol=0)
+
+
+@pytest.mark.parametrize("which", ["c -> h", "h -> c", "e -> f", "c -> e", "drag tau1 at (f)"])
+def test_the_frames_of_a_walk_are_the_solvers_plans_at_its_points(problem, which):
+    """The app's frames (uotviz.ui.view._path_frames, which a drag and a Play share): frame k
+    is drawn from the plan :func:`solve` finds at the k-th point of the walk, and the plan's
+    update is told that point (it titles the plan)."""
+    from uotviz.ui.view import _path_frames
+
+    if which.startswith("drag"):
+        points = slider_walk(preset_values(PANEL["f"]), "tau1")
+    else:
+        start, end = which.split(" -> ")
+        points = walk(preset_values(PANEL[start]), preset_values(PANEL[end]))
+    scenes, plans = _path_frames(
+        problem, points, lambda plan: {"plan": plan}, lambda plan, at: {"plan": plan, "at": at}
+    )
+    assert len(scenes) == len(plans) == len(points) > 1
+    for point, scene, update in zip(points, scenes, plans, strict=True):
+        expected = solve(problem.cost, *point).plan.numpy()
+        assert update["at"] == point
+        assert scene["traces"] == {}
+        np.testing.assert_allclose(scene["layout"]["plan"], expected, atol=0.01, rtol=0)
+        np.testing.assert_allclose(update["plan"], expected, atol=0.01, rtol=0)
+    scenes, plans = _path_frames(problem, points[:3], lambda plan: {}, None)
+    assert len(scenes) == 3 and plans is None  # no plan drawn: no plan frames
 
 
 @pytest.mark.parametrize("style", [None, PRESENTATION])

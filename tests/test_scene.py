@@ -360,7 +360,6 @@ def test_every_kind_of_figure_passes_plotly_validation(fig1_problem, ot_plan):
         outline_cells,
         plan_figure,
     )
-    from uotviz.plots.sweep import sweep_figure
 
     image = Image.new("RGB", (WIDTH // 2, HEIGHT // 2), "white")
     plan = ot_plan.numpy().copy()
@@ -379,7 +378,6 @@ def test_every_kind_of_figure_passes_plotly_validation(fig1_problem, ot_plan):
         scene_figure(image, WIDTH, HEIGHT, fig1_problem, plan, max_predictions=2),
         figure1_gallery(image, WIDTH, HEIGHT, fig1_problem, {"a": plan, "b": None}),
         *matrices,
-        sweep_figure(fig1_problem, [plan, plan], [0.1, 1.0], "τ2", (0.05, math.inf, 1.0)),
     ]
     for fig in figures:
         assert_validation_changes_nothing(fig)

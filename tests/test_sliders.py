@@ -1,9 +1,11 @@
 """The slider scales: ten positions per decade, exact ends, the paper's presets and the old 1-2-5
-values on them, and snapping any value to the nearest position."""
+values on them, snapping any value to the nearest position, and the walks Play takes from one
+preset to another."""
 
 from __future__ import annotations
 
 import doctest
+import itertools
 import math
 
 import pytest
@@ -11,13 +13,21 @@ import pytest
 import uotviz.sliders as sliders_module
 from uotviz.figure1 import PRESETS
 from uotviz.sliders import (
-    ANIMATIONS,
+    DEFAULT_PLAY,
     EPS_VALUES,
+    SCALES,
     TAU_VALUES,
-    Animation,
     log_scale,
     matching_preset,
+    play_label,
+    point_at,
+    positions,
+    preset_by_name,
+    preset_values,
+    slider_walk,
     snap,
+    walk,
+    walk_segments,
 )
 
 INF = math.inf
@@ -154,23 +164,107 @@ def test_the_module_examples_hold() -> None:
     assert result.attempted >= 5 and result.failed == 0
 
 
-def test_animations_walk_one_edge_of_the_papers_square() -> None:
-    # (c) -> (d): τ2 from 0 to ∞ at ε = 0, τ1 = ∞ (Proposition 2 to Proposition 1)
-    # (e) -> (d): τ1 from 0 to ∞; (d) -> (g): ε from 0 to 0.05
-    assert [(a.start.panel, a.end.panel, a.slider) for a in ANIMATIONS] == [
-        ("c", "d", "tau2"),
-        ("e", "d", "tau1"),
-        ("d", "g", "eps"),
-    ]
-    assert [a.positions() for a in ANIMATIONS] == [
-        (0, len(TAU_VALUES) - 1),
-        (0, len(TAU_VALUES) - 1),
-        (0, EPS_VALUES.index(0.05)),
-    ]
-    assert ANIMATIONS[0].label == "Closest ground truth (c) → Hungarian (d): τ2 from 0 to ∞"
+PANEL = {preset.panel: preset for preset in PRESETS}
 
 
-def test_an_animation_moves_one_parameter_only() -> None:
-    c, f = PRESETS[0], PRESETS[3]
-    with pytest.raises(ValueError, match="differ in 3 parameters"):
-        _ = Animation(c, f).slider
+def _changes(a: tuple, b: tuple) -> list[tuple[str, int]]:
+    """The sliders whose positions differ between two points, each with the difference."""
+    pa, pb = positions(a), positions(b)
+    return [(name, pb[name] - pa[name]) for name in SCALES if pa[name] != pb[name]]
+
+
+def test_the_walk_from_c_to_h_goes_through_every_position_one_parameter_at_a_time() -> None:
+    points = walk(preset_values(PANEL["c"]), preset_values(PANEL["h"]))
+    # Written out by hand: ε 0 -> 0.05 at τ1 = ∞, τ2 = 0, then τ2 0 -> 100 at ε = 0.05, τ1 = ∞,
+    # then τ1 ∞ -> 0.01 at ε = 0.05, τ2 = 100.
+    assert points[0] == (0.0, INF, 0.0) and points[-1] == (0.05, 0.01, 100.0)
+    eps_part = [(eps, INF, 0.0) for eps in EPS_VALUES[: EPS_VALUES.index(0.05) + 1]]
+    tau2_part = [(0.05, INF, tau2) for tau2 in TAU_VALUES[1 : TAU_VALUES.index(100.0) + 1]]
+    tau1_part = [(0.05, tau1, 100.0) for tau1 in TAU_VALUES[-2:0:-1]]
+    assert list(points) == eps_part + tau2_part + tau1_part
+    assert len(points) == 19 + 41 + 41
+    assert (0.05, INF, 0.0) in points and (0.05, INF, 100.0) in points
+    assert [_changes(a, b) for a, b in itertools.pairwise(points)] == (
+        [[("eps", 1)]] * 18 + [[("tau2", 1)]] * 41 + [[("tau1", -1)]] * 41
+    )
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    list(itertools.permutations(PRESETS, 2)),
+    ids=lambda preset: preset.panel,
+)
+def test_every_walk_between_two_presets(start, end) -> None:
+    a, b = preset_values(start), preset_values(end)
+    points = walk(a, b)
+    assert points[0] == a and points[-1] == b  # exactly the presets' values
+    assert matching_preset(*points[0]) == start.name and matching_preset(*points[-1]) == end.name
+    for point in points:  # every point a position of the sliders
+        assert point[0] in EPS_VALUES and point[1] in TAU_VALUES and point[2] in TAU_VALUES
+        assert point_at(positions(point)) == point
+    steps = [_changes(p, q) for p, q in itertools.pairwise(points)]
+    assert all(len(step) == 1 and abs(step[0][1]) == 1 for step in steps)  # one position of one
+    moved = [name for name, _ in itertools.chain.from_iterable(steps)]
+    runs = [name for name, _ in itertools.groupby(moved)]
+    assert len(runs) == len(set(runs))  # each parameter moves once, all the way
+    assert runs == [name for name, _, _ in walk_segments(a, b)]
+    expected = sum(abs(positions(b)[n] - positions(a)[n]) for n in SCALES)
+    assert len(points) == 1 + expected  # no detour
+    assert walk(b, a) == points[::-1]  # the way back is the same walk
+
+
+def test_walks_grow_before_they_shrink() -> None:
+    # ε grows first and shrinks last: the τ's move at the larger ε
+    assert [name for name, _, _ in walk_segments((0.0, INF, 0.0), (0.05, 0.01, 100.0))] == [
+        "eps",
+        "tau2",
+        "tau1",
+    ]
+    assert [name for name, _, _ in walk_segments((0.05, 0.01, 100.0), (0.0, INF, 0.0))] == [
+        "tau1",
+        "tau2",
+        "eps",
+    ]
+    # hardening one marginal and freeing the other goes through the balanced corner
+    assert preset_values(PANEL["d"]) in walk(preset_values(PANEL["c"]), preset_values(PANEL["e"]))
+    assert preset_values(PANEL["g"]) in walk(preset_values(PANEL["d"]), preset_values(PANEL["f"]))
+    assert (0.0, 0.0, 0.0) not in walk(preset_values(PANEL["c"]), preset_values(PANEL["e"]))
+
+
+def test_a_walk_to_the_same_point_is_that_point_alone() -> None:
+    d = preset_values(PANEL["d"])
+    assert walk(d, d) == (d,) and walk_segments(d, d) == ()
+    assert "nothing to play" in play_label(PANEL["d"], PANEL["d"])
+
+
+def test_walks_refuse_values_off_the_scales() -> None:
+    with pytest.raises(ValueError, match="not a position of the ε slider"):
+        walk((0.07, INF, INF), (0.05, INF, INF))
+    with pytest.raises(ValueError, match="not a position of the τ2 slider"):
+        positions((0.05, INF, 1000.0))
+
+
+def test_play_labels_say_what_moves() -> None:
+    assert DEFAULT_PLAY == (PANEL["c"].name, PANEL["d"].name)
+    assert (
+        play_label(*(preset_by_name(name) for name in DEFAULT_PLAY))
+        == "Closest ground truth (c) → Hungarian (d): τ2 from 0 to ∞"
+    )
+    assert play_label(PANEL["c"], PANEL["h"]) == (
+        "Closest ground truth (c) → Unbalanced OT (h): ε from 0 to 0.05, then τ2 from 0 to 100, "
+        "then τ1 from ∞ to 0.01"
+    )
+    assert play_label(PANEL["g"], PANEL["d"]) == "OT (g) → Hungarian (d): ε from 0.05 to 0"
+
+
+@pytest.mark.parametrize("name", list(SCALES))
+def test_a_drag_walks_every_position_of_its_slider(name) -> None:
+    at = (0.05, 100.0, 0.01)
+    points = slider_walk(at, name)
+    index = list(SCALES).index(name)
+    assert [point[index] for point in points] == list(SCALES[name])
+    assert all(
+        point[:index] + point[index + 1 :] == at[:index] + at[index + 1 :] for point in points
+    )
+    with pytest.raises(ValueError, match="unknown slider"):
+        slider_walk(at, "ε")

@@ -1,5 +1,5 @@
-"""Parameter sweeps: values, plans from one batched solve, the scrubbable figure, and the extra
-views' pure helpers."""
+"""Plans at many parameter settings: sweeps of one parameter and walks from one preset to another
+from one batched solve, the presets' plans, and the extra views' pure helpers."""
 
 from __future__ import annotations
 
@@ -15,9 +15,14 @@ from uotviz import figure1
 from uotviz.costs import matching_cost
 from uotviz.matching import MatchingProblem, column_letters
 from uotviz.plots.scene import figure1_gallery
-from uotviz.plots.sweep import sweep_figure, sweep_rows
-from uotviz.sliders import format_value
-from uotviz.sweep import SWEEP_PARAMETERS, preset_plans, sweep_plans, sweep_values
+from uotviz.sliders import format_value, preset_values, walk
+from uotviz.sweep import (
+    SWEEP_PARAMETERS,
+    plans_along,
+    preset_plans,
+    sweep_plans,
+    sweep_values,
+)
 from uotviz.transport import newton, solve
 from uotviz.ui import extras
 
@@ -226,87 +231,44 @@ def test_preset_plans_are_the_six_panels(fig1: MatchingProblem) -> None:
     np.testing.assert_allclose(plans["OT (g)"][3].numpy(), [0.748, 0.224, 0.028], atol=5e-4)
 
 
-# ------------------------------------------------------------------------------ figure
+def test_a_walk_between_presets_is_one_batched_solve(
+    fig1: MatchingProblem, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """(c) -> (h): 101 points, of which only (c) itself (the exact ε = 0 corner) and the
+    closed form at τ2 = 0 with ε > 0 are solved on their own; every other point is in ONE
+    batched call, and each plan is the independent solve's."""
+    points = walk(preset_values(figure1.PRESETS[0]), preset_values(figure1.PRESETS[5]))
+    single_calls: list[tuple[float, float, float]] = []
+    batch_sizes: list[int] = []
+    real_solve, real_batch = sweep_module.solve, sweep_module.solve_batch_params
+
+    def spy_solve(cost, eps, tau1, tau2, **kwargs):
+        single_calls.append((eps, tau1, tau2))
+        return real_solve(cost, eps, tau1, tau2, **kwargs)
+
+    def spy_batch(cost, *args, **kwargs):
+        batch_sizes.append(cost.shape[0])
+        return real_batch(cost, *args, **kwargs)
+
+    monkeypatch.setattr(sweep_module, "solve", spy_solve)
+    monkeypatch.setattr(sweep_module, "solve_batch_params", spy_batch)
+    plans = plans_along(fig1.cost, points)
+    assert len(plans) == len(points) == 101
+    alone = [point for point in points if point[1] == 0.0 or point[2] == 0.0]
+    assert single_calls == alone and len(alone) == 19  # ε from 0 to 0.05 at τ2 = 0
+    assert batch_sizes == [len(points) - len(alone)]
+    for point, plan in zip(points, plans, strict=True):
+        assert torch.allclose(plan, real_solve(fig1.cost, *point).plan, atol=1e-5, rtol=0), point
 
 
-def test_figure_frames_slider_and_first_frame(fig1: MatchingProblem) -> None:
-    values = sweep_values("τ2")
-    plans = sweep_plans(fig1.cost, "τ2", values, OT)
-    fig = sweep_figure(fig1, plans, values, "τ2", OT)
-
-    assert len(fig.frames) == 25
-    slider = fig.layout.sliders[0]
-    assert len(slider.steps) == 25
-    assert [step.label for step in slider.steps] == [format_value(v) for v in values]
-    assert slider.steps[-1].label == "∞" and slider.steps[0].label == "0"
-    assert [list(step.args[0]) for step in slider.steps] == [[f.name] for f in fig.frames]
-    assert slider.currentvalue.prefix == "τ2 = "
-    buttons = fig.layout.updatemenus[0].buttons
-    assert [b.method for b in buttons] == ["animate", "animate"]
-    assert buttons[0].args[0] is None  # play: every frame, from the current one
-
-    heatmap = fig.data[0]
-    assert heatmap.type == "heatmap"
-    assert list(heatmap.x) == ["A", "B", "∅"] and list(heatmap.y) == ["1", "2", "3", "4", "5"]
-    np.testing.assert_allclose(np.asarray(heatmap.z), plans[0].numpy(), atol=1e-6)
-    np.testing.assert_allclose(np.asarray(fig.frames[0].data[0].z), plans[0].numpy(), atol=1e-6)
-    np.testing.assert_allclose(np.asarray(fig.frames[-1].data[0].z), plans[-1].numpy(), atol=1e-6)
-    assert (heatmap.zmin, heatmap.zmax) == (0.0, 1.0)
-    assert heatmap.texttemplate == "%{z:.3f}"
-
-    # The sums follow the frames: at τ2 = ∞ every ground truth receives one unit.
-    last = fig.frames[-1]
-    assert list(last.traces) == [0, 1, 2]
-    assert list(last.data[1].text) == ["1.000"] * 5
-    assert list(last.data[2].text)[:2] == ["1.000", "1.000"]
-    assert list(fig.data[2].text)[0] == f"{plans[0][:, 0].sum():.3f}"
-
-    title = fig.layout.title.text
-    assert "τ2" in title and "ε = 0.05" in title and "τ1 = ∞" in title
-
-
-def test_figure_colour_range_covers_every_frame(fig1: MatchingProblem) -> None:
-    values = sweep_values("τ1", 6)
-    plans = sweep_plans(fig1.cost, "τ1", values, (0.05, 0.01, 100.0))
-    top = max(float(p.max()) for p in plans)
-    fig = sweep_figure(fig1, plans, values, "τ1", (0.05, 0.01, 100.0))
-    assert fig.data[0].zmax == pytest.approx(max(1.0, top), abs=1e-6)
-
-
-def test_tall_problems_keep_the_rows_with_mass() -> None:
-    # 100 predictions; only rows 10..14 are cheap for the two ground truths.
-    cost = torch.full((100, 3), 5.0, dtype=torch.float64)
-    cost[:, 2] = 0.8
-    cost[10:15, :2] = torch.tensor([[0.1, 0.6]] * 5, dtype=torch.float64) + 0.01 * torch.arange(
-        5, dtype=torch.float64
-    ).unsqueeze(1)
-    problem = make_problem(cost)
-    values = sweep_values("τ2", 8)
-    plans = sweep_plans(cost, "τ2", values, OT)
-    rows = sweep_rows(plans)
-    assert rows is not None and set(rows.tolist()) <= set(range(10, 15)) and len(rows) >= 2
-    fig = sweep_figure(problem, plans, values, "τ2", OT)
-    assert list(fig.data[0].y) == [str(i + 1) for i in rows.tolist()]
-    assert np.asarray(fig.frames[3].data[0].z).shape == (len(rows), 3)
-    assert f"{len(rows)} of 100 rows" in fig.layout.title.text
-
-
-def test_row_filter_keeps_at_most_sixty_heaviest() -> None:
-    rng = np.random.default_rng(0)
-    plans = [rng.uniform(0.01, 0.5, size=(80, 4)) for _ in range(3)]
-    plans[2][7, :3] = 5.0  # row 7 is heavy in one frame only
-    rows = sweep_rows(plans)
-    assert rows is not None and len(rows) == 60 and 7 in rows
-    assert list(rows) == sorted(rows)
-    assert sweep_rows([p[:60] for p in plans]) is None  # short: every row
-
-
-def test_figure_refuses_mismatches(fig1: MatchingProblem) -> None:
-    plans = sweep_plans(fig1.cost, "τ2", (0.0, 1.0, math.inf), OT)
-    with pytest.raises(ValueError, match="one per value"):
-        sweep_figure(fig1, plans, (0.0, 1.0), "τ2", OT)
-    with pytest.raises(ValueError, match="expected"):
-        sweep_figure(fig1, [p[:, :2] for p in plans], (0.0, 1.0, math.inf), "τ2", OT)
+def test_bad_points(fig1: MatchingProblem) -> None:
+    assert plans_along(fig1.cost, []) == []
+    with pytest.raises(ValueError, match=r"\(eps, tau1, tau2\)"):
+        plans_along(fig1.cost, [(0.05, 1.0)])
+    with pytest.raises(ValueError, match="cost must be"):
+        plans_along(fig1.cost[0], [OT])
+    with pytest.raises(ValueError):
+        plans_along(fig1.cost, [(0.05, -1.0, 1.0)])
 
 
 # ------------------------------------------------------------------------------ extras (pure)
@@ -344,15 +306,3 @@ def test_extras_gallery_plans_and_layout(fig1: MatchingProblem) -> None:
     assert len(domains) == 2 and domains[0][1] < domains[1][0]  # two rows, a gap between
     tops = sorted({a.y for a in fig.layout.annotations if a.text in plans})
     assert tops == sorted(d[1] for d in domains)
-
-
-def test_extras_sweep_data_and_caption(fig1: MatchingProblem) -> None:
-    values, plans = extras.sweep_data(fig1, extras.DEFAULT_SWEEP, OT)
-    assert extras.DEFAULT_SWEEP == "τ2"
-    assert len(values) == len(plans) == extras.SWEEP_COUNT
-    assert values[0] == 0.0 and values[-1] == math.inf
-    assert all(isinstance(p, np.ndarray) and p.shape == (5, 3) for p in plans)
-    for parameter in SWEEP_PARAMETERS:
-        assert parameter in extras.sweep_caption(parameter)
-    with pytest.raises(ValueError):
-        extras.sweep_caption("tau")

@@ -8,6 +8,11 @@ The values are parsed from decimal text (``0.05`` is the float ``0.05``), so the
 paper's Figure 1 (De Plaen et al., CVPR 2023), e.g. (f) ``(eps, tau1, tau2) = (0.05, 100, 0.01)``,
 and every value of a 1-2-5 scale sit exactly on the scales. :func:`snap` maps any value ≥ 0 to
 the nearest position (a value from a URL, say).
+
+Play (the app's popover beside the sliders) walks the picture from one preset to another through
+every slider position on the way, one parameter at a time: :func:`walk` lists those positions,
+:func:`walk_segments` says in which order the parameters move, and :func:`play_label` names the
+walk; a mouse drag's positions are :func:`slider_walk`'s.
 """
 
 from __future__ import annotations
@@ -15,27 +20,34 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
 from uotviz.figure1 import PRESETS, Preset
 
 __all__ = [
-    "ANIMATIONS",
     "CUSTOM",
+    "DEFAULT_PLAY",
     "DEFAULT_PRESET",
-    "Animation",
     "EPS_VALUES",
     "MANTISSAS",
     "PARAMETER_LABELS",
+    "PLAY",
     "SCALES",
     "TAU_VALUES",
+    "Parameters",
     "format_value",
     "log_scale",
     "matching_preset",
+    "play_label",
+    "point_at",
+    "positions",
     "positions_sent",
     "preset_by_name",
     "preset_names",
+    "preset_values",
+    "slider_walk",
     "snap",
+    "walk",
+    "walk_segments",
 ]
 
 CUSTOM = "Custom"
@@ -206,61 +218,142 @@ def _whole(value: object) -> bool:
     return math.isfinite(value) and float(value).is_integer()
 
 
-@dataclass(frozen=True)
-class Animation:
-    """One slider moved from a preset of the paper's Figure 1 to another that differs from it
-    in that parameter alone: a walk along one edge of the paper's square of limit cases
-    (Figures 4 and 7), played on the picture."""
+# ------------------------------------------------------------------------------ walks (Play)
 
-    start: Preset
-    end: Preset
+Parameters = tuple[float, float, float]
+"""``(eps, tau1, tau2)``, in the order of :data:`SCALES`, each a position of its slider."""
 
-    @property
-    def slider(self) -> str:
-        """The one parameter that changes (``"eps"``, ``"tau1"`` or ``"tau2"``)."""
-        changed = [
-            name
-            for name, a, b in zip(SCALES, _values(self.start), _values(self.end), strict=True)
-            if a != b
-        ]
-        if len(changed) != 1:
-            raise ValueError(
-                f"{self.start.name} and {self.end.name} differ in {len(changed)} parameters; "
-                "an animation moves one"
-            )
-        return changed[0]
-
-    @property
-    def label(self) -> str:
-        """``"Closest ground truth (c) → Hungarian (d): τ2 from 0 to ∞"``."""
-        scale_name = PARAMETER_LABELS[self.slider]
-        index = list(SCALES).index(self.slider)
-        low, high = _values(self.start)[index], _values(self.end)[index]
-        return (
-            f"{self.start.name} → {self.end.name}: {scale_name} from "
-            f"{format_value(low)} to {format_value(high)}"
-        )
-
-    def positions(self) -> tuple[int, int]:
-        """The slider's positions at the start and at the end."""
-        scale = SCALES[self.slider]
-        index = list(SCALES).index(self.slider)
-        return scale.index(_values(self.start)[index]), scale.index(_values(self.end)[index])
+PLAY = "play"
+"""The name of a Play's frames and of the positions it announces (a drag's are its slider's
+name, ``"eps"``, ...): the live charts draw frame k of the frames named so at its k-th point."""
 
 
-def _values(preset: Preset) -> tuple[float, float, float]:
-    return preset.eps, preset.tau1, preset.tau2
-
-
-def _preset(panel: str) -> Preset:
+def _preset_of_panel(panel: str) -> Preset:
     return next(preset for preset in PRESETS if preset.panel == panel)
 
 
-ANIMATIONS: tuple[Animation, ...] = (
-    Animation(_preset("c"), _preset("d")),
-    Animation(_preset("e"), _preset("d")),
-    Animation(_preset("d"), _preset("g")),
-)
-"""The limit cases a picture can be played between: closest ground truth (c) to Hungarian
-matching (d) as τ2 grows, best prediction (e) to Hungarian (d) as τ1 grows, and Hungarian (d)
-to entropic OT (g) as ε grows."""
+DEFAULT_PLAY: tuple[str, str] = (_preset_of_panel("c").name, _preset_of_panel("d").name)
+"""The walk Play offers first (names of presets): closest ground truth (c) to Hungarian
+matching (d), τ2 from 0 to ∞ at ε = 0, τ1 = ∞ (the paper's Propositions 2 and 1)."""
+
+
+def preset_values(preset: Preset) -> Parameters:
+    """A preset's ``(eps, tau1, tau2)``."""
+    return preset.eps, preset.tau1, preset.tau2
+
+
+def _position(name: str, value: float) -> int:
+    """The position of ``value`` on the slider ``name``; ValueError when it is not one."""
+    scale = SCALES[name]
+    if value not in scale:
+        raise ValueError(f"{value} is not a position of the {PARAMETER_LABELS[name]} slider")
+    return scale.index(value)
+
+
+def positions(point: Parameters) -> dict[str, int]:
+    """The sliders' positions (indices into :data:`SCALES`) at ``point``, by name.
+
+    >>> positions((0.05, math.inf, 0.0))
+    {'eps': 18, 'tau1': 42, 'tau2': 0}
+
+    Raises:
+        ValueError: for a value that is not a position of its slider.
+    """
+    return {name: _position(name, value) for name, value in zip(SCALES, point, strict=True)}
+
+
+def point_at(at: Mapping[str, int]) -> Parameters:
+    """The parameters at the sliders' positions ``at`` (by name): :func:`positions` undone.
+
+    >>> point_at({"eps": 18, "tau1": 42, "tau2": 0})
+    (0.05, inf, 0.0)
+    """
+    return SCALES["eps"][at["eps"]], SCALES["tau1"][at["tau1"]], SCALES["tau2"][at["tau2"]]
+
+
+def walk_segments(start: Parameters, end: Parameters) -> tuple[tuple[str, float, float], ...]:
+    """The parameters a walk from ``start`` to ``end`` moves, one after the other, each as
+    ``(name, from, to)``: every parameter that grows, in the order ε, τ1, τ2, then every one that
+    shrinks, in the order τ2, τ1, ε. Parameters equal at both ends are left out.
+
+    Why growing before shrinking: the walk climbs from ``start`` to the point where every
+    parameter takes the larger of its two values (the hardest marginals and the most entropy of
+    the box the two ends span), then comes down from there to ``end``; it never passes the
+    opposite corner, where both marginals may be free and the plan, at ε = 0, empty. Between the
+    presets of the paper's square of limit cases: ε grows first and shrinks last, so the τ's
+    always move at the larger ε (there every plan on the way is unique and changes smoothly,
+    where at ε = 0 it jumps from one vertex to the next); and a walk that hardens one marginal
+    and frees the other goes through the balanced matching: (c) → (e) passes through
+    Hungarian (d), (d) → (f) through OT (g). The two orders mirror each other, so the walk from
+    ``end`` to ``start`` is this one backwards.
+
+    >>> walk_segments((0.0, math.inf, 0.0), (0.05, 0.01, 100.0))  # (c) -> (h)
+    (('eps', 0.0, 0.05), ('tau2', 0.0, 100.0), ('tau1', inf, 0.01))
+    """
+    moves = [(name, a, b) for name, a, b in zip(SCALES, start, end, strict=True) if a != b]
+    growing = [move for move in moves if move[1] < move[2]]
+    shrinking = [move for move in reversed(moves) if move[1] > move[2]]
+    return (*growing, *shrinking)
+
+
+def _moved(point: Parameters, name: str, value: float) -> Parameters:
+    """``point`` with the parameter ``name`` set to ``value``."""
+    moved = list(point)
+    moved[list(SCALES).index(name)] = value
+    return moved[0], moved[1], moved[2]
+
+
+def walk(start: Parameters, end: Parameters) -> tuple[Parameters, ...]:
+    """Every point a walk from ``start`` to ``end`` goes through, both included: the parameters
+    of :func:`walk_segments` moved one after the other, each through every position of its
+    slider on the way, the others held. Consecutive points differ by one position of one slider;
+    every point is a position of the sliders. Just ``(start,)`` when the two are equal.
+
+    >>> [tau2 for _, _, tau2 in walk((0.0, math.inf, 20.0), (0.0, math.inf, math.inf))]
+    [20.0, 25.0, 30.0, 40.0, 50.0, 60.0, 80.0, 100.0, inf]
+
+    Raises:
+        ValueError: for a value that is not a position of its slider.
+    """
+    positions(start), positions(end)  # both on the scales, or ValueError
+    points = [tuple(start)]
+    for name, first, last in walk_segments(start, end):
+        scale = SCALES[name]
+        begin, stop = scale.index(first), scale.index(last)
+        step = 1 if stop > begin else -1
+        for position in range(begin + step, stop + step, step):
+            points.append(_moved(points[-1], name, scale[position]))
+    return tuple(points)
+
+
+def slider_walk(at: Parameters, name: str) -> tuple[Parameters, ...]:
+    """A drag's points: every position of the slider ``name`` (``"eps"``, ...), lowest first,
+    the other parameters as in ``at``.
+
+    Raises:
+        ValueError: for an unknown slider name.
+    """
+    if name not in SCALES:
+        raise ValueError(f"unknown slider {name!r}; choose one of {tuple(SCALES)}")
+    return tuple(_moved(at, name, value) for value in SCALES[name])
+
+
+def play_label(start: Preset, end: Preset) -> str:
+    """What a walk from one preset to another moves, as Play lists it.
+
+    >>> play_label(*(preset_by_name(name) for name in DEFAULT_PLAY))
+    'Closest ground truth (c) → Hungarian (d): τ2 from 0 to ∞'
+    >>> ends, moves = play_label(_preset_of_panel("c"), _preset_of_panel("h")).split(": ")
+    >>> ends
+    'Closest ground truth (c) → Unbalanced OT (h)'
+    >>> moves
+    'ε from 0 to 0.05, then τ2 from 0 to 100, then τ1 from ∞ to 0.01'
+    """
+    segments = walk_segments(preset_values(start), preset_values(end))
+    if not segments:
+        return f"{start.name}: the same parameters at both ends, nothing to play"
+    moves = ", then ".join(
+        f"{PARAMETER_LABELS[name]} from {format_value(a)} to {format_value(b)}"
+        for name, a, b in segments
+    )
+    return f"{start.name} → {end.name}: {moves}"

@@ -1,11 +1,12 @@
-"""One transport parameter swept from one limit case to the other: the values and the plans.
+"""Plans at many parameter settings of one cost, in one batched solve: a slider's positions, a
+walk between limit cases, the paper's presets.
 
 The paper (De Plaen et al., CVPR 2023, Figures 1, 4 and 7) presents matching strategies as points
 of one continuum: with ``tau2`` going from 0 to infinity a plan moves from "every prediction to its
-closest ground truth" (Proposition 2) to a balanced matching (Proposition 1). This module solves a
-whole sweep of one parameter, ``eps``, ``tau1`` or ``tau2``, with the other two fixed (as one
-batched solve, see :func:`sweep_plans`); :mod:`uotviz.plots.sweep` draws it, and the app's
-slider drags draw their frames from it.
+closest ground truth" (Proposition 2) to a balanced matching (Proposition 1). :func:`plans_along`
+solves the plans at any list of ``(eps, tau1, tau2)`` (the positions a slider drag or a Play goes
+through, :mod:`uotviz.sliders`) as one batched solve; :func:`sweep_plans` those of one parameter
+with the other two fixed; :func:`preset_plans` the six panels of Figure 1.
 
 Pure functions: a cost in, tensors out.
 """
@@ -27,6 +28,7 @@ __all__ = [
     "SWEEP_PARAMETERS",
     "TAU_RANGE",
     "parameter_index",
+    "plans_along",
     "preset_plans",
     "sweep_plans",
     "sweep_values",
@@ -97,14 +99,77 @@ def _parameters(parameter: str, value: float, fixed: Sequence[float]) -> tuple[f
 
 
 def _batched(eps: float, tau1: float, tau2: float) -> bool:
-    """Whether a parameter set goes into the sweep's one batched solve: the solver's iterative
-    path (see :func:`sweep_plans`), which :func:`~uotviz.transport.solve_batch_params` takes."""
+    """Whether a parameter set goes into the one batched solve of :func:`plans_along`: the
+    solver's iterative path, which :func:`~uotviz.transport.solve_batch_params` takes."""
     return (
         0.0 < tau1 <= math.inf
         and 0.0 < tau2 <= math.inf
         and 0.0 <= eps < math.inf
         and not (eps == 0.0 and tau1 == math.inf and tau2 == math.inf)
     )
+
+
+def plans_along(
+    cost: Tensor, points: Sequence[Sequence[float]], *, tol: float = 1e-6
+) -> list[Tensor]:
+    """The plans ``N · P̂`` of ``cost`` at every ``(eps, tau1, tau2)`` of ``points``.
+
+    They are computed as one batched solve: the cost is stacked once per point that needs the
+    iterative solver, into a ``(K, N, M + 1)`` batch, and those K problems, each with its own
+    ``(eps, tau1, tau2)``, are solved together by one call of
+    :func:`~uotviz.transport.solve_batch_params` (one Newton loop over the whole batch). Those
+    points are every point with ``tau1 > 0`` and ``tau2 > 0`` (finite or inf), except ``eps = 0``
+    with ``tau1 = tau2 = inf``; ``eps = 0`` with a finite ``tau`` is solved in the batch at the
+    same stand-in eps as :func:`~uotviz.transport.solve` uses (``1e-4 * max|C|``).
+
+    The other points are solved one by one with :func:`~uotviz.transport.solve`, as they have
+    closed forms:
+
+    * ``tau1 = 0`` or ``tau2 = 0`` (a free marginal), with ``eps > 0``, or with ``eps = 0`` when
+      the other ``tau`` is finite and positive (then at the stand-in eps): one scaling update, a
+      row or column softmin (``exp(-C / eps)`` when both are 0);
+    * ``eps = 0`` with ``tau1`` and ``tau2`` both in ``{0, inf}``: the exact corners (Hungarian
+      matching, row or column argmin, the zero plan).
+
+    Every plan equals an independent :func:`~uotviz.transport.solve` at its point to within the
+    tolerance; a point that does not reach the tolerance still gives the plan found.
+
+    Args:
+        cost: ``(N, M + 1)`` cost, background last.
+        points: ``(eps, tau1, tau2)`` each, e.g. :func:`uotviz.sliders.walk`.
+        tol: the solver's tolerance.
+
+    Returns:
+        One ``(N, M + 1)`` plan per point, in the order of ``points``, in the cost's dtype and
+        device.
+
+    Raises:
+        ValueError: a point that is not three values, or what :func:`~uotviz.transport.solve`
+            refuses (negative or NaN values, non-finite costs, bad shapes).
+    """
+    if cost.dim() != 2:
+        raise ValueError(f"cost must be (N, M + 1), got shape {tuple(cost.shape)}")
+    settings = [_point(point) for point in points]
+    batch = [k for k, params in enumerate(settings) if _batched(*params)]
+    plans = {
+        k: solve(cost, *params, tol=tol).plan
+        for k, params in enumerate(settings)
+        if not _batched(*params)
+    }
+    if batch:
+        eps, tau1, tau2 = ([settings[k][i] for k in batch] for i in range(3))
+        stacked = cost.unsqueeze(0).expand(len(batch), *cost.shape)
+        result = solve_batch_params(stacked, eps, tau1, tau2, tol=tol)
+        plans.update(zip(batch, result.plan, strict=True))
+    return [plans[k] for k in range(len(settings))]
+
+
+def _point(point: Sequence[float]) -> tuple[float, float, float]:
+    """``(eps, tau1, tau2)`` as floats; ValueError unless there are three."""
+    values = [float(v) for v in point]
+    if len(values) != 3:
+        raise ValueError(f"a point must be (eps, tau1, tau2), got {tuple(point)}")
+    return values[0], values[1], values[2]
 
 
 def sweep_plans(
@@ -115,31 +180,13 @@ def sweep_plans(
     *,
     tol: float = 1e-6,
 ) -> list[Tensor]:
-    """The plans ``N · P̂`` of ``cost`` at every value of ``parameter``, the others fixed.
-
-    The sweep is computed as one batched solve: the cost is stacked once per value that needs
-    the iterative solver, into a ``(K, N, M + 1)`` batch, and those K problems, each with its own
-    ``(eps, tau1, tau2)``, are solved together by one call of
-    :func:`~uotviz.transport.solve_batch_params` (one Newton loop over the whole batch). Those
-    values are every value whose ``(eps, tau1, tau2)`` has ``tau1 > 0`` and ``tau2 > 0``
-    (finite or inf), except ``eps = 0`` with ``tau1 = tau2 = inf``; ``eps = 0`` with a finite
-    ``tau`` is solved in the batch at the same stand-in eps as :func:`~uotviz.transport.solve`
-    uses (``1e-4 * max|C|``).
-
-    The other values are solved one by one with :func:`~uotviz.transport.solve`, as they have
-    closed forms:
-
-    * ``tau1 = 0`` or ``tau2 = 0`` (a free marginal), with ``eps > 0``, or with ``eps = 0`` when
-      the other ``tau`` is finite and positive (then at the stand-in eps): one scaling update, a
-      row or column softmin (``exp(-C / eps)`` when both are 0);
-    * ``eps = 0`` with ``tau1`` and ``tau2`` both in ``{0, inf}``: the exact corners (Hungarian
-      matching, row or column argmin, the zero plan).
+    """The plans ``N · P̂`` of ``cost`` at every value of ``parameter``, the others fixed: the
+    :func:`plans_along` those points (one batched solve; only the closed forms and the exact
+    ``eps = 0`` corners are solved on their own).
 
     For example, at Figure 1(g)'s ``(eps, tau1, tau2) = (0.05, inf, inf)``, 24 of the 25 values
     of :func:`sweep_values` go into the batch for every parameter; only ``eps = 0`` or
-    ``tau = 0`` is solved on its own. Every plan equals an independent
-    :func:`~uotviz.transport.solve` at its value to within the tolerance; a value that does not
-    reach the tolerance still gives the plan found.
+    ``tau = 0`` is solved on its own.
 
     Args:
         cost: ``(N, M + 1)`` cost, background last.
@@ -153,24 +200,9 @@ def sweep_plans(
         device.
 
     Raises:
-        ValueError: an unknown parameter, a bad ``fixed``, or what :func:`~uotviz.transport.solve`
-            refuses (negative or NaN values, non-finite costs, bad shapes).
+        ValueError: an unknown parameter, a bad ``fixed``, or what :func:`plans_along` refuses.
     """
-    if cost.dim() != 2:
-        raise ValueError(f"cost must be (N, M + 1), got shape {tuple(cost.shape)}")
-    settings = [_parameters(parameter, value, fixed) for value in values]
-    batch = [k for k, params in enumerate(settings) if _batched(*params)]
-    plans = {
-        k: solve(cost, *params, tol=tol).plan
-        for k, params in enumerate(settings)
-        if not _batched(*params)
-    }
-    if batch:
-        eps, tau1, tau2 = ([settings[k][i] for k in batch] for i in range(3))
-        stacked = cost.unsqueeze(0).expand(len(batch), *cost.shape)
-        result = solve_batch_params(stacked, eps, tau1, tau2, tol=tol)
-        plans.update(zip(batch, result.plan, strict=True))
-    return [plans[k] for k in range(len(settings))]
+    return plans_along(cost, [_parameters(parameter, value, fixed) for value in values], tol=tol)
 
 
 def preset_plans(cost: Tensor, presets: Sequence[Preset] = PRESETS) -> dict[str, Tensor]:

@@ -1,20 +1,16 @@
-"""More views of the current matching problem: Figure 1's six matchings, a sweep, and COCOeval's
-matching.
+"""More views of the current matching problem: Figure 1's six matchings and COCOeval's matching.
 
 * :func:`gallery_section`: the paper's Figure 1 (b)–(h) for the current image: the cost and the
   plans of the six presets as matrices side by side (a click on a plan chooses its preset), and
   on request the six matchings drawn on the image, as small multiples.
-* :func:`sweep_section`: one parameter (default ``tau2``) swept from one limit case to the other
-  with the other two fixed; the plan heatmap carries one Plotly frame per value, so scrubbing its
-  slider runs in the browser with no rerun of the script.
 * :func:`coco_eval_section`: pycocotools' evaluation matching of the image as a 0/1 plan, beside
   the transport plan: evaluation matching against training matching.
 
 Both cache what they solve in ``st.session_state`` under keys starting with ``key_prefix``,
 tagged with a fingerprint of the cost, so a new problem is never shown stale plans. The pure
 helpers (:func:`empty_message`, :func:`problem_fingerprint`, :func:`gallery_plans`,
-:func:`gallery_rows`, :func:`clicked_preset`, :func:`figure1_matrices_figure`,
-:func:`sweep_data`, :func:`sweep_caption`) need no running app.
+:func:`gallery_rows`, :func:`clicked_preset`, :func:`figure1_matrices_figure`) need no running
+app.
 """
 
 from __future__ import annotations
@@ -33,17 +29,14 @@ from uotviz.figure1 import PRESETS
 from uotviz.matching import MatchingProblem
 from uotviz.plots.matrices import app_matrix_figure, clicked_panel, figure1_matrices
 from uotviz.plots.scene import figure1_gallery
-from uotviz.plots.sweep import sweep_figure
 from uotviz.readout import MAX_MATRIX_ROWS, coco_eval_caption, escape_markdown, rows_to_draw
 from uotviz.sliders import format_value, preset_by_name
 from uotviz.stats import coco_eval_plans, image_matching
-from uotviz.sweep import SWEEP_PARAMETERS, preset_plans, sweep_plans, sweep_values
+from uotviz.sweep import preset_plans
 from uotviz.ui.charts import prepare_figure, show_chart
 from uotviz.ui.params import apply_preset
 
 __all__ = [
-    "DEFAULT_SWEEP",
-    "SWEEP_COUNT",
     "clicked_preset",
     "coco_eval_section",
     "empty_message",
@@ -53,22 +46,7 @@ __all__ = [
     "gallery_section",
     "make_room_for_titles",
     "problem_fingerprint",
-    "sweep_caption",
-    "sweep_data",
-    "sweep_section",
 ]
-
-DEFAULT_SWEEP = "τ2"
-"""The parameter swept first: the paper's continuum from the closest ground truth to matching."""
-
-SWEEP_COUNT = 25
-"""Values (frames) per sweep."""
-
-_LABELS = {
-    "ε": "ε (entropy)",
-    "τ1": "τ1 (predictions' marginal)",
-    "τ2": "τ2 (ground truths' marginal)",
-}
 
 
 def empty_message(problem: MatchingProblem) -> str | None:
@@ -105,39 +83,6 @@ def gallery_plans(problem: MatchingProblem) -> dict[str, np.ndarray]:
         )
         titles[preset.name] = f"{preset.name}<br><sup>{params}</sup>"
     return {titles[name]: plan.detach().cpu().numpy() for name, plan in plans.items()}
-
-
-def sweep_data(
-    problem: MatchingProblem,
-    parameter: str,
-    fixed: Sequence[float],
-    count: int = SWEEP_COUNT,
-) -> tuple[tuple[float, ...], list[np.ndarray]]:
-    """The values of a sweep of ``parameter`` and the plan at each (``fixed = (ε, τ1, τ2)``)."""
-    values = sweep_values(parameter, count)
-    plans = sweep_plans(problem.cost, parameter, values, fixed)
-    return values, [plan.detach().cpu().numpy() for plan in plans]
-
-
-def sweep_caption(parameter: str) -> str:
-    """What the two ends of a sweep of ``parameter`` mean, and how to move along it."""
-    ends = {
-        "ε": "ε = 0 is transport without entropy, the sharpest plan; a larger ε (in cost units) "
-        "spreads every prediction's mass over more columns.",
-        "τ1": "τ1 = 0 leaves the predictions' marginal free (a prediction may send less or more "
-        "than one unit); τ1 = ∞ makes every prediction send exactly one unit.",
-        "τ2": "τ2 = 0 leaves the ground truths' marginal free: with τ1 = ∞ each row is a "
-        "softmin over the columns, ∅ included, and at ε = 0 every prediction goes to its "
-        "cheapest column (Figure 1(c), Proposition 2); τ2 = ∞ makes every "
-        "ground truth receive exactly one unit (with τ1 = ∞ and ε = 0: Hungarian matching, "
-        "Figure 1(d), Proposition 1).",
-    }
-    if parameter not in ends:
-        raise ValueError(f"unknown parameter {parameter!r}; choose one of {SWEEP_PARAMETERS}")
-    return (
-        f"{ends[parameter]} Drag the slider under the matrix or press ▶ play: all "
-        f"{SWEEP_COUNT} plans are already in the page."
-    )
 
 
 def make_room_for_titles(fig: go.Figure, *, title_px: int = 34, gap_px: int = 44) -> go.Figure:
@@ -335,58 +280,6 @@ def _gallery_scenes(
         st.error(f"The matchings cannot be drawn on the image: {error}")
         return
     show_chart(figure, key=f"{key_prefix}_gallery_chart")
-
-
-def sweep_section(
-    problem: MatchingProblem,
-    fixed_params: Sequence[float],
-    key_prefix: str,
-) -> None:
-    """A selectbox for the swept parameter and the plan heatmap of the sweep, scrubbed in the
-    browser.
-
-    Args:
-        problem: the current matching problem.
-        fixed_params: ``(ε, τ1, τ2)``, e.g. the main view's sliders; the swept one is ignored.
-        key_prefix: prefix of the widget and ``st.session_state`` keys this section uses.
-    """
-    parameter = st.selectbox(
-        "Sweep",
-        SWEEP_PARAMETERS,
-        index=SWEEP_PARAMETERS.index(DEFAULT_SWEEP),
-        format_func=lambda p: _LABELS.get(p, p),
-        key=f"{key_prefix}_sweep_parameter",
-        help="The parameter that moves from one limit case to the other; the other two keep "
-        "their values from the sliders above.",
-    )
-    message = empty_message(problem)
-    if message is not None:
-        st.info(message)
-        return
-    try:
-        fixed = [float(v) for v in fixed_params]
-        if len(fixed) != 3:
-            raise ValueError(f"expected (ε, τ1, τ2), got {tuple(fixed_params)}")
-        fixed[SWEEP_PARAMETERS.index(parameter)] = 0.0  # not used: keep it out of the key
-        state_key = f"{key_prefix}_sweep"
-        sweep_key = (problem_fingerprint(problem), parameter, tuple(fixed))
-        cached = st.session_state.get(state_key)
-        if cached is not None and cached[0] == sweep_key:
-            figure: go.Figure = cached[1]
-        else:
-            with st.spinner(f"Solving {SWEEP_COUNT} values of {parameter}…"):
-                values, plans = sweep_data(problem, parameter, fixed)
-            figure = sweep_figure(problem, plans, values, parameter, fixed)
-            st.session_state[state_key] = (sweep_key, figure)
-    except ValueError as error:
-        st.error(f"The sweep cannot be computed: {error}")
-        return
-    st.caption(sweep_caption(parameter))
-    show_chart(
-        figure,
-        key=f"{key_prefix}_sweep_chart",
-        config={"displayModeBar": False},  # it would cover the title; nothing to zoom
-    )
 
 
 def coco_eval_section(

@@ -33,7 +33,6 @@ IMAGE_PAGE_KEYS = (
     "sim_queries",
     PRESENT_KEY,
     "show_gallery",
-    "show_sweep",
 )
 """The session keys of this page's widgets whose values outlive a visit to another page."""
 

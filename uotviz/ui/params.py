@@ -5,7 +5,9 @@ the sliders both write them. Choosing a preset moves the sliders; the preset sho
 (``preset``, a plain value) is always the one the parameters match, or Custom.
 
 The sliders are one small element (``uotviz/ui/js/sliders.js``) that reports every position a
-mouse drag goes through, not only the last one, so that the picture follows the drag.
+mouse drag goes through, not only the last one, so that the picture follows the drag. Play (a
+popover beside them) walks the sliders from one preset to another by themselves
+(:func:`uotviz.sliders.walk`); :func:`frames_path` says which points a run sends the frames of.
 """
 
 from __future__ import annotations
@@ -15,17 +17,26 @@ import uuid
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from uotviz.figure1 import PRESETS
 from uotviz.sliders import (
-    ANIMATIONS,
+    DEFAULT_PLAY,
     DEFAULT_PRESET,
     PARAMETER_LABELS,
+    PLAY,
     SCALES,
+    Parameters,
     format_value,
     matching_preset,
+    play_label,
+    point_at,
+    positions,
     positions_sent,
     preset_by_name,
     preset_names,
+    preset_values,
+    slider_walk,
     snap,
+    walk,
 )
 from uotviz.ui.js import asset_text
 
@@ -33,6 +44,7 @@ __all__ = [
     "DRAGGING",
     "SLIDER_STEP",
     "apply_preset",
+    "frames_path",
     "init_params",
     "slider_moved",
     "transport_controls",
@@ -41,14 +53,17 @@ __all__ = [
 SLIDER_STEP = "slider_step"
 """The session key of the number of the last slider step the app took from the browser."""
 DRAGGING = "slider_dragging"
-"""The session key of the slider the mouse is dragging (``"eps"``, ...), None when none is."""
+"""The session key of the slider the mouse is dragging (``"eps"``, ...), or
+:data:`uotviz.sliders.PLAY` while a Play walks the sliders; None when neither."""
 
 _PRESET_WIDGET = "preset_choice"  # the selector's key, followed by the preset it shows
 _PRESET_WIDTH_PX = 280  # the longest preset name, "Closest ground truth (c)", and the arrow
 _SLIDERS_KEY = "transport_sliders"
 _SESSION_KEY = "slider_session"  # an id of the session, for the sliders to see a new one
-_PLAY_KEY = "slider_play"  # the last animation asked for: {slider, from, to, id}
-_PLAY_WIDTH_PX = 420
+_PLAY_KEY = "slider_play"  # the last walk asked for: {name, path: [positions per point], id}
+_PLAY_ENDS = ("play_from", "play_to")  # the keys of the selectors of the walk's two ends
+_PLAY_POPOVER = "play_popover"  # whether Play's popover is open (closed by its button)
+_PLAY_WIDTH_PX = 230  # a selector of one end: the longest preset name and the arrow
 _HELP = {
     "eps": "Entropic regularisation, in cost units. 0: no entropy (exact solution).",
     "tau1": "Penalty on the predictions' marginal (row sums). ∞: every prediction sends "
@@ -140,7 +155,14 @@ def transport_controls() -> tuple[float, float, float]:
         width=_PRESET_WIDTH_PX,
     )
     # Before the sliders, which stretch over the rest of the row.
-    _play_controls(row.popover("▶ Play", help="Play the picture from one limit case to another"))
+    _play_controls(
+        row.popover(
+            "▶ Play",
+            help="Play the picture from one limit case to another",
+            key=_PLAY_POPOVER,
+            on_change="rerun",  # tracks whether it is open, so that Play can close it
+        )
+    )
     sliders = [
         {
             "name": name,
@@ -158,7 +180,7 @@ def transport_controls() -> tuple[float, float, float]:
                 "sliders": sliders,
                 "step": state.get(SLIDER_STEP, 0),
                 "session": state.setdefault(_SESSION_KEY, uuid.uuid4().hex),
-                "play": state.get(_PLAY_KEY),
+                "play": state.get(_PLAY_KEY) if state.get(DRAGGING) == PLAY else None,
             },
             default={"positions": None},
             on_positions_change=_sliders_moved,
@@ -167,37 +189,68 @@ def transport_controls() -> tuple[float, float, float]:
 
 
 def _play_controls(place: DeltaGenerator) -> None:
-    """A choice of :data:`uotviz.sliders.ANIMATIONS` and a button that plays it on the picture,
-    in ``place`` (a popover beside the sliders: nothing pushes the picture down)."""
-    place.selectbox(
-        "Play on the picture",
-        range(len(ANIMATIONS)),
-        format_func=lambda k: ANIMATIONS[k].label,
-        key="play_choice",
-        width=_PLAY_WIDTH_PX,
-        help="Moves one slider from one limit case of the paper's Figure 1 to another and "
-        "draws the picture and the plan at every position on the way.",
+    """In ``place`` (a popover beside the sliders: nothing pushes the picture down), the two
+    ends of a walk among the presets of the paper's Figure 1, what it moves, and a button that
+    plays it on the picture (disabled when the two ends are the same)."""
+    names = [preset.name for preset in PRESETS]
+    place.caption(
+        "The picture and the plan drawn at every slider position on the way from one panel of "
+        "the paper's Figure 1 to another, one parameter at a time."
     )
-    place.button("▶ Play", on_click=_play_clicked, key="play_button", type="primary")
+    row = place.container(horizontal=True, gap="small")
+    ends = [
+        row.selectbox(
+            label,
+            names,
+            index=names.index(default),
+            key=key,
+            width=_PLAY_WIDTH_PX,
+        )
+        for label, default, key in zip(("From", "To"), DEFAULT_PLAY, _PLAY_ENDS, strict=True)
+    ]
+    start, end = (preset_by_name(name) for name in ends)
+    place.markdown(play_label(start, end))
+    place.button(
+        "▶ Play",
+        on_click=_play_clicked,
+        key="play_button",
+        type="primary",
+        disabled=start == end,
+    )
 
 
 def _play_clicked() -> None:
-    """Play: the parameters of the animation's start, and the sliders told to walk its slider
-    to the end (uotviz/ui/js/sliders.js), drawing the frames the app sends with them."""
+    """Play: the parameters of the walk's start, and the sliders told to walk to its end
+    (uotviz/ui/js/sliders.js), drawing the frames this run sends with its figures."""
     state = st.session_state
-    choice = state.get("play_choice", 0)
-    animation = ANIMATIONS[
-        choice if isinstance(choice, int) and 0 <= choice < len(ANIMATIONS) else 0
-    ]
-    start = animation.start
-    state.eps, state.tau1, state.tau2 = start.eps, start.tau1, start.tau2
+    start, end = (
+        preset_by_name(state.get(key, name))
+        for key, name in zip(_PLAY_ENDS, DEFAULT_PLAY, strict=True)
+    )
+    if start is None or end is None or start == end:
+        return
+    state.eps, state.tau1, state.tau2 = preset_values(start)
     slider_moved()
-    begin, end = animation.positions()
-    state[DRAGGING] = animation.slider  # this run sends the slider's frames
+    state[DRAGGING] = PLAY  # this run sends the walk's frames
+    state[_PLAY_POPOVER] = False  # closed: it would cover the picture being played
     previous = state.get(_PLAY_KEY) or {}
     state[_PLAY_KEY] = {
-        "slider": animation.slider,
-        "from": begin,
-        "to": end,
+        "name": PLAY,
+        "path": [positions(point) for point in walk(preset_values(start), preset_values(end))],
         "id": int(previous.get("id", 0)) + 1,
     }
+
+
+def frames_path(params: Parameters) -> tuple[str, tuple[Parameters, ...]] | None:
+    """The points this run sends the frames of, and their name (what the sliders announce and
+    the live charts match): while the mouse drags a slider, every position of that slider, the
+    others at ``params`` (``(ε, τ1, τ2)``), named after it; while a Play walks the sliders, the
+    points of its walk, named :data:`~uotviz.sliders.PLAY`; None otherwise."""
+    state = st.session_state
+    dragging = state.get(DRAGGING)
+    if dragging in SCALES:
+        return dragging, slider_walk(params, dragging)
+    play = state.get(_PLAY_KEY)
+    if dragging != PLAY or not play:
+        return None
+    return PLAY, tuple(point_at(point) for point in play["path"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import astuple, dataclass
 
 import numpy as np
@@ -50,9 +50,9 @@ from uotviz.readout import (
     summary_line,
     summary_table,
 )
-from uotviz.sliders import PARAMETER_LABELS, SCALES
+from uotviz.sliders import Parameters
 from uotviz.sources import DataSource
-from uotviz.sweep import sweep_plans
+from uotviz.sweep import plans_along
 from uotviz.transport import TransportResult, solve
 from uotviz.ui.charts import (
     chart_title,
@@ -61,9 +61,9 @@ from uotviz.ui.charts import (
     live_chart,
     media_url,
 )
-from uotviz.ui.extras import coco_eval_section, gallery_section, sweep_section
+from uotviz.ui.extras import coco_eval_section, gallery_section
 from uotviz.ui.heap import settle_heap
-from uotviz.ui.params import DRAGGING, transport_controls
+from uotviz.ui.params import frames_path, transport_controls
 from uotviz.ui.presentation import presenting
 from uotviz.ui.table import sortable_table
 from uotviz.ui.urlstate import sync_url
@@ -386,7 +386,7 @@ def _show_matrices(
     """The heatmaps of :func:`_matrix_figures` in the places of :func:`_matrix_columns`, each in
     a box that scrolls when the heatmap is taller than :data:`_MATRIX_BOX_PX` (hundreds of
     rows, each still as tall as its labels); ``plan_frames``: the plan's frames while a slider
-    is dragged (see :func:`_drag_frames`)."""
+    is dragged or a Play walks the sliders (see :func:`_path_frames`)."""
     for column, fig, key in zip(columns, (matrices.cost, matrices.plan), _MATRIX_KEYS, strict=True):
         tall = (fig.layout.height or 0) > _MATRIX_BOX_PX
         # The same box either way: the chart stays mounted when the rows outgrow it.
@@ -470,47 +470,43 @@ def _frames_while_dragging(
     matrices: _Matrices,
     plotly_url: str | None,
 ) -> tuple[tuple[str, list[dict]] | None, tuple[str, list[dict]] | None]:
-    """The scene's and the plan's frames (:func:`_drag_frames`, with the slider's name) while
-    the sliders report a drag; (None, None) otherwise, or without live charts."""
-    dragging = st.session_state.get(DRAGGING)
-    if dragging not in SCALES or plotly_url is None:
+    """The scene's and the plan's frames (:func:`_path_frames`, with their name) while the
+    sliders report a drag or a Play walks them (:func:`uotviz.ui.params.frames_path`); (None,
+    None) otherwise, or without live charts."""
+    path = frames_path(params) if plotly_url is not None else None
+    if path is None:
         return None, None
-    scenes, plans = _drag_frames(
+    name, points = path
+    scenes, plans = _path_frames(
         problem,
-        params,
-        dragging,
+        points,
         lambda plan: _scene_overlay(scene, image, problem, plan, highlight, max_drawn),
         None
         if matrices.plan is None
         else lambda plan, at: plan_update(plan, matrices.shown, title=chart_title(plan_title(*at))),
     )
-    return (dragging, scenes), (None if plans is None else (dragging, plans))
+    return (name, scenes), (None if plans is None else (name, plans))
 
 
-def _drag_frames(
+def _path_frames(
     problem: MatchingProblem,
-    params: tuple[float, float, float],
-    dragging: str,
+    points: Sequence[Parameters],
     scene_at: Callable[[np.ndarray], dict],
-    plan_at: Callable[[np.ndarray, tuple[float, float, float]], dict] | None,
+    plan_at: Callable[[np.ndarray, Parameters], dict] | None,
 ) -> tuple[list[dict], list[dict] | None]:
-    """What the browser draws while the mouse drags the slider ``dragging`` (``"eps"``, ...),
-    the other parameters as they are: at every position of that slider, the scene's layout
-    (``scene_at``) and the plan's update (``plan_at``; None: no plan drawn), as the live charts'
-    frames. The plans come from one batched solve (:func:`uotviz.sweep.sweep_plans`, each equal
-    to :func:`~uotviz.transport.solve` at its position to within its tolerance)."""
-    index = list(SCALES).index(dragging)
-    values = SCALES[dragging]
-    label = PARAMETER_LABELS[dragging]
-    plans = sweep_plans(problem.cost.to(solve_device()), label, values, params)
+    """What the browser draws at each of ``points`` (``(ε, τ1, τ2)`` each: the positions of a
+    dragged slider, :func:`uotviz.sliders.slider_walk`, or the points of a Play's walk,
+    :func:`uotviz.sliders.walk`), as the live charts' frames, one per point in that order: the
+    scene's layout (``scene_at``) and the plan's update (``plan_at``; None: no plan drawn). The
+    plans come from one batched solve (:func:`uotviz.sweep.plans_along`, each equal to
+    :func:`~uotviz.transport.solve` at its point to within its tolerance)."""
+    plans = plans_along(problem.cost.to(solve_device()), points)
     scenes, plan_updates = [], []
-    for value, plan in zip(values, plans, strict=True):
-        at = list(params)
-        at[index] = value
+    for at, plan in zip(points, plans, strict=True):
         plan_array = plan.cpu().numpy()
         scenes.append({"layout": scene_at(plan_array), "traces": {}})
         if plan_at is not None:
-            plan_updates.append(plan_at(plan_array, (at[0], at[1], at[2])))
+            plan_updates.append(plan_at(plan_array, at))
     return scenes, plan_updates if plan_at is not None else None
 
 
@@ -650,21 +646,15 @@ def _extras(
     plan: np.ndarray,
     params: tuple[float, float, float],
 ) -> None:
-    """The Figure 1 gallery, the client-side sweep and COCOeval's matching, each computed only
-    when switched on (they cost 6 and 25 solves, and an evaluation)."""
+    """The Figure 1 gallery and COCOeval's matching, each computed only when switched on (they
+    cost 6 solves and an evaluation)."""
     row = st.container(horizontal=True)
     show_gallery = row.toggle(
         "Figure 1 gallery: the cost (b) and the plans (c)–(h) for this image", key="show_gallery"
     )
-    show_sweep = row.toggle(
-        "Sweep a parameter from one limit case to the other (scrub in the browser)",
-        key="show_sweep",
-    )
     show_coco = row.toggle("COCOeval's matching beside the plan", key="show_coco_eval")
     if show_gallery:
         gallery_section(problem, image, scene.width, scene.height, "extras")
-    if show_sweep:
-        sweep_section(problem, params, "extras")
     if show_coco:
         coco_eval_section(index, scene, problem, plan, plan_title(*params), "extras")
 

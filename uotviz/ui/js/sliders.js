@@ -13,16 +13,22 @@
 // announced to the charts ("uotviz:preview"), which draw its frame at once; when the button is
 // released, the last position is sent to the app as a step.
 //
-// Play (the app's "Play on the picture"): the app sets the start of an animation and sends the
-// frames of its slider, as for a drag; the slider then walks from one end to the other by
-// itself, announcing each position as a drag does, and the last position is sent as a step.
+// Play (the app's "Play" popover): the app sets the start of a walk from one preset to another
+// and sends, with its next figures, the frames of every point of the walk (named "play"); the
+// sliders then walk there by themselves, one point at a time: each slider's thumb goes to its
+// position at that point and the point's number is announced ("uotviz:preview", as a drag
+// announces a position), and the last point is sent as a step. A hand on a slider (the mouse or
+// a key) stops the walk where it is.
 //
 // data: {sliders: [{name, label, help, values: [text per position], position}], step: the
-// last step the app ran, session: the app session's id, play: {slider, from, to, id} or null}.
+// last step the app ran, session: the app session's id, play: {name: the frames' name, path:
+// [{<slider name>: position, ...} per point], id} while a walk is asked for, else null}.
 // State sent: "positions", {step, session, dragging: name or null, <name>: position, ...}.
 
 const SAFETY_MS = 3000; // a step not reported as run by then no longer holds the next back
-const PLAY_STEP_MS = 90; // a played slider's pace: a 43-position walk lasts about 4 s
+const PLAY_STEP_MS = 90; // a walk's slowest pace: a 43-point walk lasts about 4 s ...
+const PLAY_TOTAL_MS = 6000; // ... and a longer one about 6 s ...
+const PLAY_FASTEST_MS = 50; // ... unless that is faster than this per point
 const PLAY_WAIT_MS = 2000; // a walk starts when its frames have come, or after this at most
 
 function build(host, sliders) {
@@ -101,35 +107,44 @@ function preview(name, position) {
 
 function play(state, request) {
     state.playing = request;
-    state.dragging = request.slider;
+    state.dragging = request.name;
+    const pace = Math.min(
+        PLAY_STEP_MS,
+        Math.max(PLAY_FASTEST_MS, PLAY_TOTAL_MS / Math.max(request.path.length, 1)),
+    );
     let started = false;
     const start = () => {
         if (started) return;
         started = true;
-        walk(state, request, request.from);
+        walk(state, request, 0, pace);
     };
     // The run that asked for the walk also brings its frames: start when it has settled.
     window.addEventListener("uotviz:settled", () => setTimeout(start, 50), { once: true });
     setTimeout(start, PLAY_WAIT_MS);
 }
 
-function walk(state, request, position) {
+function walk(state, request, point, pace) {
     if (state.playing !== request) return;
-    show(state.rows[request.slider], position);
-    preview(request.slider, position);
-    if (position === request.to) {
+    for (const [name, position] of Object.entries(request.path[point] ?? {})) {
+        if (state.rows[name]) show(state.rows[name], position);
+    }
+    preview(request.name, point);
+    if (point >= request.path.length - 1) {
         setTimeout(() => {
             if (state.playing !== request) return;
-            state.playing = null;
-            state.dragging = null;
-            window.__uotvizPreview = null;
+            stopPlaying(state);
             state.pending = true;
-            send(state); // the last position, drawn by the app
-        }, PLAY_STEP_MS);
+            send(state); // the last point, drawn by the app
+        }, pace);
         return;
     }
-    const next = position + Math.sign(request.to - request.from);
-    setTimeout(() => walk(state, request, next), PLAY_STEP_MS);
+    setTimeout(() => walk(state, request, point + 1, pace), pace);
+}
+
+function stopPlaying(state) {
+    state.playing = null;
+    state.dragging = null;
+    window.__uotvizPreview = null;
 }
 
 export default function ({ data, parentElement, setStateValue }) {
@@ -141,6 +156,7 @@ export default function ({ data, parentElement, setStateValue }) {
         state.dragging = null;
         for (const [name, row] of Object.entries(state.rows)) {
             const moved = () => {
+                if (state.playing) stopPlaying(state); // a key stops a walk where it is
                 const position = Number(row.input.value);
                 show(row, position);
                 if (state.dragging === name) {
