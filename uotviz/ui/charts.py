@@ -193,8 +193,11 @@ def show_chart(
 # ------------------------------------------------------------------------------ the chart host
 
 _HOST_JS = (
-    asset_text("chart_host.js").replace("__TEXT_COLOR__", TEXT_COLOR).replace("__FONT__", FONT)
+    (asset_text("chart_host.js") + asset_text("frame_painter.js"))
+    .replace("__TEXT_COLOR__", TEXT_COLOR)
+    .replace("__FONT__", FONT)
 )
+"""The live chart's module: the host, and the painter of a scene's drag frames that it calls."""
 
 _chart_host = st.components.v2.component("uotviz_chart", js=_HOST_JS, isolate_styles=False)
 
