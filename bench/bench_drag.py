@@ -7,11 +7,13 @@ coins, and the coins with 300 simulated queries) and each slider (ε, τ1, τ2),
 is pressed on the slider's thumb (a real press, through Playwright), then the page moves the
 slider one position per animation frame across its whole track, as a pointer dragging it does
 (an ``input`` event per position), and the button is released. Every picture drawn meanwhile is
-counted: a new plan title (it names ε, τ1, τ2) appears when a new position has been drawn.
+counted: the picture's frames (the painted scene writes each position it draws, see
+``uotviz/ui/js/frame_painter.js``) and, apart, the plan's (a new plan title names ε, τ1, τ2).
 
-Printed per case: pictures per second during the drag, the positions the drag went through per
-second in the same run (the reference: no page can draw more positions than the drag visits),
-their ratio, the share of the slider's positions drawn, and how long after the press the first
+Printed per case: pictures and plans drawn per second during the drag, the positions the drag
+went through per second in the same run (the reference: no page can draw more positions than the
+drag visits), the ratio of pictures to positions, the share of the positions drawn, and how
+long after the press the first
 new picture came (the app computes the drag's frames then).
 
     python bench/bench_drag.py                 # each drag lasts the slider's positions x 2 frames
@@ -46,22 +48,33 @@ SLIDERS = ("ε", "τ1", "τ2")
 TIMEOUT_MS = 120_000
 IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
 
-# Records each new plan title with its time (the plan is drawn after the scene in a step).
-_RECORD_TITLES = """() => {
+# Records, with its time, each picture drawn (a scene frame painted by uotviz/ui/js/frame_painter.js
+# writes its position on the painted group) and each new plan title (it names ε, τ1, τ2).
+_RECORD_DRAWN = """() => {
     const planTitle = () => [...document.querySelectorAll('.js-plotly-plot .gtitle')]
         .map((t) => t.textContent).find((text) => text.startsWith('Plan'));
-    window.__drawn = [];
+    window.__pictures = [];
+    window.__plans = [];
     let shown = planTitle();  // what is drawn before the drag: not counted
-    const record = () => {
+    const record = (mutations) => {
+        const now = performance.now();
+        for (const m of mutations) {
+            if (m.type === 'attributes' && m.attributeName === 'data-position') {
+                window.__pictures.push([now, m.target.getAttribute('data-position')]);
+            }
+        }
         const title = planTitle();
         if (title && title !== shown) {
             shown = title;
-            window.__drawn.push([performance.now(), title]);
+            window.__plans.push([now, title]);
         }
     };
     window.__observer?.disconnect();
     window.__observer = new MutationObserver(record);
-    window.__observer.observe(document.body, {subtree: true, childList: true, characterData: true});
+    window.__observer.observe(document.body, {
+        subtree: true, childList: true, characterData: true, attributes: true,
+        attributeFilter: ['data-position'],
+    });
 }"""
 
 
@@ -84,11 +97,12 @@ _MOVE_ACROSS = """async ([label, perPosition]) => {
 }"""
 
 
-def drag(page: Page, label: str, per_position: int) -> tuple[float, float, float, float]:
-    """Drag ``label``'s slider across its track; (pictures per second, positions visited per
-    second, share of the positions drawn, seconds from the press to the first new picture)."""
+def drag(page: Page, label: str, per_position: int) -> dict[str, float]:
+    """Drag ``label``'s slider across its track. Returns pictures and plans drawn per second,
+    positions visited per second, the share of the positions whose picture was drawn, and the
+    seconds from the press to the first new picture (the app computes the drag's frames then)."""
     box = page.get_by_role("slider", name=label).bounding_box()
-    page.evaluate(_RECORD_TITLES)
+    page.evaluate(_RECORD_DRAWN)
     # Press on the thumb's end of the track: the thumb is at an end for every default value.
     value = int(page.get_by_role("slider", name=label).input_value())
     maximum = int(page.get_by_role("slider", name=label).get_attribute("max"))
@@ -97,14 +111,21 @@ def drag(page: Page, label: str, per_position: int) -> tuple[float, float, float
     pressed = page.evaluate("() => performance.now()")
     page.mouse.down()
     began, ended, positions = page.evaluate(_MOVE_ACROSS, [label, per_position])
-    drawn = page.evaluate("() => window.__drawn")
+    pictures = page.evaluate("() => window.__pictures")
+    plans = page.evaluate("() => window.__plans")
     page.mouse.up()
     page.wait_for_selector(IDLE, timeout=TIMEOUT_MS)
     page.wait_for_timeout(500)
-    during = [entry for entry in drawn if began <= entry[0] <= ended]
     span_s = (ended - began) / 1000
-    first = (during[0][0] - pressed) / 1000 if during else float("nan")
-    return len(during) / span_s, positions / span_s, len(during) / positions, first
+    pictured = [entry for entry in pictures if began <= entry[0] <= ended]
+    planned = [entry for entry in plans if began <= entry[0] <= ended]
+    return {
+        "pictures": len(pictured) / span_s,
+        "plans": len(planned) / span_s,
+        "visited": positions / span_s,
+        "share": len({entry[1] for entry in pictured}) / positions,
+        "first": (pictured[0][0] - pressed) / 1000 if pictured else float("nan"),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,8 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     with streamlit_servers(["app.py"]) as (server,), sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         print(
-            f"{'case':42} {'slider':6} {'pictures/s':>10} {'positions/s':>11} {'ratio':>6} "
-            f"{'drawn':>6} {'first (s)':>9}"
+            f"{'case':42} {'slider':6} {'pictures/s':>10} {'plans/s':>8} {'positions/s':>11} "
+            f"{'ratio':>6} {'drawn':>6} {'first (s)':>9}"
         )
         for case, query in CASES.items():
             page = browser.new_page(viewport={"width": 1500, "height": 1000})
@@ -133,10 +154,11 @@ def main(argv: list[str] | None = None) -> int:
             page.wait_for_timeout(3000)  # the charts report their widths and are drawn again
             page.wait_for_selector(IDLE, timeout=TIMEOUT_MS)
             for label in SLIDERS:
-                drawn, visited, share, first = drag(page, label, args.frames_per_position)
+                rates = drag(page, label, args.frames_per_position)
                 print(
-                    f"{case:42} {label:6} {drawn:10.1f} {visited:11.1f} {drawn / visited:6.2f} "
-                    f"{share:6.0%} {first:9.2f}"
+                    f"{case:42} {label:6} {rates['pictures']:10.1f} {rates['plans']:8.1f} "
+                    f"{rates['visited']:11.1f} {rates['pictures'] / rates['visited']:6.2f} "
+                    f"{rates['share']:6.0%} {rates['first']:9.2f}"
                 )
             page.close()
         browser.close()

@@ -17,6 +17,7 @@ c_bg = 0.5), and a padded batch of 16 DETR-like images (POT solves them one by o
     python bench/bench_solver.py --quick    # DETR sizes only
     python bench/bench_solver.py --device cuda
     python bench/bench_solver.py --sweep    # only the 25-value parameter sweeps (seconds)
+    python bench/bench_solver.py --app-threads [--busy 1]  # the app's solves: threads compared
 
 ``--sweep`` times instead :func:`uotviz.sweep.sweep_plans` (one batched solve of all the values
 that need the iterative solver) against the same 25 values solved one after the other, each
@@ -247,6 +248,54 @@ def sweep_benchmark(device: str, repeats: int) -> None:
     print(f"\ngeometric-mean time ratio batched/sequential over {len(ratios)} sweeps: {geo:.3f}")
 
 
+def _spin() -> None:
+    while True:
+        pass
+
+
+def app_threads_benchmark(repeats: int, busy: int) -> None:
+    """What a slider step and a drag solve in the app, with torch's default CPU threads and with
+    the app's (``uotviz.app.SOLVER_THREADS``), alternately in one run: one solve at the default
+    position, and each slider's sweep (every position, one batched solve). ``busy`` processes
+    keep cores busy meanwhile, as the browsers and the other sessions of a server do."""
+    import multiprocessing
+
+    from uotviz.app import SOLVER_THREADS
+    from uotviz.sliders import PARAMETER_LABELS, SCALES
+
+    default_threads = torch.get_num_threads()
+    fixed = (0.05, INF, INF)
+    spinners = [multiprocessing.Process(target=_spin, daemon=True) for _ in range(busy)]
+    for spinner in spinners:
+        spinner.start()
+    print(
+        f"torch's default: {default_threads} threads; the app: {SOLVER_THREADS}; "
+        f"{busy} busy processes beside"
+    )
+    print(f"{'cost':10s} {'N x M+1':>8s} {'what':>10s} {'default':>10s} {'app':>10s} {'ratio':>6s}")
+    for name, cost in sweep_costs("cpu"):
+        jobs = {"one step": functools.partial(solve, cost, *fixed)}
+        for key, scale in SCALES.items():
+            label = PARAMETER_LABELS[key]
+            jobs[f"{label} drag"] = functools.partial(sweep_plans, cost, label, scale, fixed)
+        for what, job in jobs.items():
+            times = {default_threads: [], SOLVER_THREADS: []}
+            for _ in range(repeats):
+                for threads in times:
+                    torch.set_num_threads(threads)
+                    times[threads].append(median_time(job, 1))
+            torch.set_num_threads(default_threads)
+            ours_s = statistics.median(times[SOLVER_THREADS])
+            theirs_s = statistics.median(times[default_threads])
+            print(
+                f"{name:10s} {f'{cost.shape[0]}x{cost.shape[1]}':>8s} {what:>10s} "
+                f"{theirs_s * 1e3:8.2f}ms {ours_s * 1e3:8.2f}ms {ours_s / theirs_s:6.3f}",
+                flush=True,
+            )
+    for spinner in spinners:
+        spinner.terminate()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="DETR sizes only")
@@ -261,7 +310,18 @@ def main() -> None:
         action="store_true",
         help="only the 25-value sweeps: one batched solve against 25 sequential warm-started ones",
     )
+    parser.add_argument(
+        "--app-threads",
+        action="store_true",
+        help="only the app's solves: torch's default threads against the app's, alternately",
+    )
+    parser.add_argument(
+        "--busy", type=int, default=0, help="with --app-threads: processes keeping cores busy"
+    )
     args = parser.parse_args()
+    if args.app_threads:
+        app_threads_benchmark(max(args.repeats, 7), args.busy)
+        return
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)

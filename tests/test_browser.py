@@ -367,6 +367,85 @@ def test_a_mouse_drag_redraws_the_plan_while_it_moves(
         expect(page.locator("[data-testid=stException]")).to_have_count(0)
 
 
+# What a chart shows of a drag's frame: the scene's labels (text and top-left corner on the
+# screen) and its count of drawn shapes, the plan's title and sums; painted (frame_painter.js)
+# or drawn by plotly.js, whichever is on screen.
+_FRAME_SHOWN = """([scene, plan]) => {
+    const painted = scene.querySelector('.infolayer > g.uotviz-frame');
+    const labelGroups = painted
+        ? [...painted.children]
+        : [...scene.querySelectorAll('.infolayer > g.annotation')];
+    const labels = labelGroups.flatMap((group) => {
+        const background = group.querySelector('rect');
+        if (!background) return [];
+        const box = background.getBoundingClientRect();
+        return [[group.textContent, Math.round(box.left), Math.round(box.top)]];
+    });
+    const shapes = painted
+        ? scene.querySelectorAll('.layer-between > g.uotviz-frame > :not(text)').length
+        : scene.querySelectorAll('.layer-between > .shapelayer path').length;
+    const texts = (selector) => [...plan.querySelectorAll(selector)].map((t) => t.textContent);
+    return {
+        painted: Boolean(painted),
+        cells: Boolean(plan.querySelector('canvas.uotviz-frame-cells')),
+        labels: labels.sort(),
+        shapes,
+        title: plan.querySelector('.gtitle').textContent,
+        sums: texts('.scatterlayer .textpoint text'),
+    };
+}"""
+
+
+def test_a_dragged_frame_is_painted_as_plotly_draws_it(
+    chromium_executable: str, app_server: str
+) -> None:
+    """While the mouse holds τ2 at a position, the scene and the plan are painted without
+    plotly.js (uotviz/ui/js/frame_painter.js); released there, the app's figures are drawn by
+    plotly.js. Both show the same labels at the same places (to 2 px), the same number of
+    shapes, the same plan title and sums."""
+    with _app_page(chromium_executable, app_server) as page:
+        _expect_chart_title(page, "ε = 0.05, τ1 = ∞, τ2 = ∞")
+        slider = page.get_by_role("slider", name="τ2")
+        last = int(slider.get_attribute("max"))
+        target = last // 2
+        box = slider.bounding_box()
+        y = box["y"] + box["height"] / 2
+
+        def x_at(position: int) -> float:
+            return box["x"] + 4 + (box["width"] - 8) * position / last
+
+        page.mouse.move(x_at(last), y)
+        page.mouse.down()
+        for position in range(last - 1, target - 1, -1):
+            page.mouse.move(x_at(position), y)
+            page.wait_for_timeout(40)
+        expect(slider).to_have_value(str(target))
+        page.wait_for_function(
+            "(k) => document.querySelector('g.uotviz-frame[data-position]')"
+            "?.getAttribute('data-position') === String(k)",
+            arg=target,
+        )
+        page.wait_for_timeout(300)
+        charts = [_charts(page).first.element_handle(), _plan_chart(page).first.element_handle()]
+        during = page.evaluate(_FRAME_SHOWN, charts)
+        page.mouse.up()
+        _wait_idle(page)
+        _expect_chart_title(page, during["title"])
+        page.wait_for_timeout(500)
+        charts = [_charts(page).first.element_handle(), _plan_chart(page).first.element_handle()]
+        after = page.evaluate(_FRAME_SHOWN, charts)
+        assert during["painted"] and during["cells"], during
+        assert not after["painted"] and not after["cells"], after
+        assert during["title"] == after["title"]
+        assert "τ2 = ∞" not in after["title"]
+        assert during["sums"] == after["sums"] and len(after["sums"]) == 8
+        assert during["shapes"] == after["shapes"] > 0
+        assert [label[0] for label in during["labels"]] == [label[0] for label in after["labels"]]
+        for (text, x0, y0), (_, x1, y1) in zip(during["labels"], after["labels"], strict=True):
+            assert abs(x0 - x1) <= 2 and abs(y0 - y1) <= 2, (text, (x0, y0), (x1, y1))
+        expect(page.locator("[data-testid=stException]")).to_have_count(0)
+
+
 def test_the_sliders_answer_the_keyboard(chromium_executable: str, app_server: str) -> None:
     with _app_page(chromium_executable, app_server) as page:
         tau2 = page.get_by_role("slider", name="τ2")

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import streamlit as st
+import torch
 
 from uotviz.ui.charts import plotly_js_url, preload_plotly
 from uotviz.ui.dataset_page import dataset_page
@@ -27,9 +28,17 @@ from uotviz.ui.settings import cost_settings
 from uotviz.ui.sources import choose_source
 from uotviz.ui.urlstate import restore_from_url
 
+SOLVER_THREADS = 1
+"""torch's CPU threads for the app's solves. A slider step solves one small problem (at most a
+few hundred predictions by a few dozen ground truths; a drag, a few dozen of them at once), and
+sessions solve side by side: with torch's default of one thread per core, each tensor operation
+paid the threads' synchronisation, which made a 27 x 25 solve 10-60x slower on 2 busy cores
+than on one thread (``python bench/bench_solver.py --app-threads``)."""
+
 
 def run(script_args: Sequence[str]) -> None:
     """One run of the app, with the app's own arguments (``--annotations`` ...)."""
+    torch.set_num_threads(SOLVER_THREADS)
     st.set_page_config(page_title="uotviz", layout="wide")
     plotly_url = plotly_js_url()
     preload_plotly(plotly_url)  # first: the browser fetches plotly.js while the run goes on

@@ -3,7 +3,7 @@
 
 :func:`live_chart` (the scene and the matrices) keeps one chart mounted in a small
 ``st.components.v2`` element and redraws it in place with ``Plotly.react``. ``st.plotly_chart``
-(:func:`show_chart`: the gallery, the sweep, and the fallback where Streamlit has no media
+(:func:`show_chart`: the gallery, and the fallback where Streamlit has no media
 endpoint to serve plotly.js from) mounts a chart anew whenever its figure changes, and while it
 mounts one it hands the figure to ``Plotly.react`` two or three times: before it knows the
 element's width (the chart hidden), with the width, and again after it has re-read the figure
@@ -193,8 +193,11 @@ def show_chart(
 # ------------------------------------------------------------------------------ the chart host
 
 _HOST_JS = (
-    asset_text("chart_host.js").replace("__TEXT_COLOR__", TEXT_COLOR).replace("__FONT__", FONT)
+    (asset_text("chart_host.js") + asset_text("frame_painter.js"))
+    .replace("__TEXT_COLOR__", TEXT_COLOR)
+    .replace("__FONT__", FONT)
 )
+"""The live chart's module: the host, and the painter of a scene's drag frames that it calls."""
 
 _chart_host = st.components.v2.component("uotviz_chart", js=_HOST_JS, isolate_styles=False)
 

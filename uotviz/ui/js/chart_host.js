@@ -110,6 +110,7 @@ async function draw(state) {
         const width = widthOf(state.host);
         if (width > 0) figure.layout.width = width;
         sizeBox(state, figure.layout.width ?? 700, figure.layout.height ?? 450);
+        restorePlotlyFrame(state.gd);
         await Plotly.react(state.gd, figure.data, figure.layout, data.config);
         state.figure = figure;
         state.config = data.config;
@@ -146,10 +147,13 @@ async function draw(state) {
 // window.__uotvizPreview) and a chart holding that slider's frames draws the frame at once,
 // without the app. A frame replaces layout attributes (shapes, annotations, a title) and trace
 // attributes (a heatmap's values, scale and sums), named as Plotly.update names them
-// ("colorbar.tickvals"). It is drawn with Plotly.react on the last figure the app sent: where
-// only layout shapes and annotations change, plotly.js redraws those alone; where trace data
-// change, a new data revision makes it compute them again. At most one frame per animation
-// frame.
+// ("colorbar.tickvals"). A scene's frame (shapes and labels alone) is painted as plain SVG
+// (frame_painter.js: a few milliseconds); any other frame is drawn with Plotly.react on the last
+// figure the app sent, a new data revision making it compute the traces again. At most one
+// frame per animation frame, and a chart whose frames take plotly.js long (a plan's heatmap:
+// 10-40 ms) draws its next one only after twice that time has passed: the picture keeps the
+// pace of the drag, the plan follows it at a lower rate, and the last position is always drawn.
+const PLOTLY_FRAME_SHARE = 2; // idle time after a Plotly.react frame, in multiples of its cost
 function withUpdates(target, updates) {
     const copy = { ...target };
     for (const [path, value] of Object.entries(updates)) {
@@ -173,18 +177,28 @@ function applyPreview(state) {
     if (!frame || state.previewShown === frame) return;
     state.previewShown = frame;
     const changed = Object.keys(frame.traces).length > 0;
+    // Scenes' and plans' frames are painted without plotly.js (frame_painter.js).
+    if (!changed && paintSceneFrame(state.gd, frame.layout, want.position)) return;
+    if (changed && paintHeatmapFrame(state.gd, state.figure, frame)) return;
     const data = state.figure.data.map((trace, i) =>
         frame.traces[i] ? withUpdates(trace, frame.traces[i]) : trace
     );
     const layout = withUpdates(state.figure.layout, frame.layout);
     if (changed) layout.datarevision = `${state.figure.layout.datarevision}:${want.position}`;
+    restorePlotlyFrame(state.gd);
+    const began = performance.now();
     window.Plotly.react(state.gd, data, layout, state.config);
+    const ended = performance.now();
+    state.previewReadyAt = ended + PLOTLY_FRAME_SHARE * (ended - began);
 }
 
 function schedulePreview(state) {
     if (state.previewQueued) return;
     state.previewQueued = true;
-    requestAnimationFrame(() => applyPreview(state));
+    const wait = (state.previewReadyAt ?? 0) - performance.now();
+    const queue = () => requestAnimationFrame(() => applyPreview(state));
+    if (wait > 0) setTimeout(queue, wait);
+    else queue();
 }
 
 function resized(state) {
@@ -208,7 +222,7 @@ export default function ({ data, parentElement, setStateValue, setTriggerValue }
     let state = host.__uotvizChart;
     if (!state) {
         const box = document.createElement("div");
-        box.style.cssText = "position: relative; contain: strict;";
+        box.style.cssText = "position: relative; contain: strict; will-change: transform;";
         const gd = document.createElement("div");
         gd.className = "uotviz-chart";
         const tip = document.createElement("div");
