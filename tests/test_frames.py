@@ -10,6 +10,7 @@ from one preset to another.
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -125,3 +126,11 @@ def test_a_plan_update_turns_one_plan_figure_into_another(rows):
     after, plan = figure(0.5)
     update = plan_update(plan, shown, title=plan_title(0.5, math.inf, math.inf))
     assert _apply(before, update) == after
+    # A drag's frame: the same but what only the hover labels read, which stay the last figure's.
+    before, _ = figure(0.05)
+    frame = plan_update(plan, shown, title=plan_title(0.5, math.inf, math.inf), hover=False)
+    drawn = _apply(copy.deepcopy(before), frame)
+    for key in ("customdata", "hovertemplate"):
+        assert drawn["data"][0][key] == before["data"][0][key] != after["data"][0][key]
+        drawn["data"][0][key] = after["data"][0][key]
+    assert drawn == after

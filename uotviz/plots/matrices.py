@@ -238,13 +238,14 @@ def _cell_data(values: np.ndarray, rows: Sequence[int]) -> list:
     ]
 
 
-def plan_update(plan: ArrayLike, shown: Sequence[int], *, title: str) -> dict:
+def plan_update(plan: ArrayLike, shown: Sequence[int], *, title: str, hover: bool = True) -> dict:
     """What another plan changes in :func:`app_matrix_figure` of a plan with the same rows
     ``shown`` (live-chart clicks: ``cell_targets=False``), as ``Plotly.update``'s arguments:
     ``{"layout": {"title.text": title}, "traces": {index: {attribute: value}}}``, the heatmap
     (index 0: its values, colour scale, ticks, hover label and ``customdata``) and the row and
-    column sums (1 and 2). The frames of a slider drag are these: a fraction of the cost of
-    whole figures."""
+    column sums (1 and 2). The frames of a slider drag are these, ``hover=False``: without what
+    only the hover labels read (``customdata``, ``hovertemplate``: most of the update, 150 kB
+    of a 300-row plan's), which keep the last figure's until the app sends the next one."""
     rows = [int(i) for i in shown]
     values = np.asarray(plan, dtype=np.float64)[rows]
     zmin, zmax = plan_scale(values)
@@ -256,6 +257,8 @@ def plan_update(plan: ArrayLike, shown: Sequence[int], *, title: str) -> dict:
         "customdata": _cell_data(values, rows),
         **_scale_attributes(zmin, zmax, number, "prediction"),
     }
+    if not hover:
+        del heatmap["customdata"], heatmap["hovertemplate"]
     sum_number, _ = sum_style(values.shape, number)
     return {
         "layout": {"title.text": title},

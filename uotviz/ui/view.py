@@ -483,7 +483,9 @@ def _frames_while_dragging(
         lambda plan: _scene_overlay(scene, image, problem, plan, highlight, max_drawn),
         None
         if matrices.plan is None
-        else lambda plan, at: plan_update(plan, matrices.shown, title=chart_title(plan_title(*at))),
+        else lambda plan, at: plan_update(
+            plan, matrices.shown, title=chart_title(plan_title(*at)), hover=False
+        ),
     )
     return (name, scenes), (None if plans is None else (name, plans))
 
