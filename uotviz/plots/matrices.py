@@ -250,15 +250,12 @@ def plan_update(plan: ArrayLike, shown: Sequence[int], *, title: str, hover: boo
     values = np.asarray(plan, dtype=np.float64)[rows]
     zmin, zmax = plan_scale(values)
     number = ".3f"
-    heatmap = {
-        "z": _rounded(values),
-        "zmin": zmin,
-        "zmax": zmax,
-        "customdata": _cell_data(values, rows),
-        **_scale_attributes(zmin, zmax, number, "prediction"),
-    }
+    heatmap = {"z": _rounded(values), "zmin": zmin, "zmax": zmax}
+    if hover:
+        heatmap["customdata"] = _cell_data(values, rows)
+    heatmap.update(_scale_attributes(zmin, zmax, number, "prediction"))
     if not hover:
-        del heatmap["customdata"], heatmap["hovertemplate"]
+        del heatmap["hovertemplate"]
     sum_number, _ = sum_style(values.shape, number)
     return {
         "layout": {"title.text": title},
