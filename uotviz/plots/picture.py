@@ -451,7 +451,7 @@ def describe_picture(
     unlabelled = sum(mark.badge_at is None for mark in predictions)
     if unlabelled:
         extra = f"{unlabelled} badge(s) not written where they would cover others: hover a box"
-        note = f"{note} · {extra}" if note else extra
+        note = f"{note}<br>{extra}" if note else extra  # one line each, above the picture
     return Picture(
         width=float(width),
         height=float(height),
@@ -492,18 +492,16 @@ def _active(
 
 
 def _hidden_note(plan: np.ndarray | None, n: int, drawn: np.ndarray, what: str) -> str:
-    """What the picture says about the rows it does not draw."""
+    """What the picture says about the rows it does not draw (one short line: it is written
+    above the picture)."""
     hidden = n - len(drawn)
     if not hidden:
         return ""
     lost = ""
     if plan is not None:
         rest = np.setdiff1d(np.arange(n), drawn)
-        lost = f"; together they send {plan[rest, :-1].sum():.3g} units to ground truths"
-    return (
-        f"{hidden:,} of {n:,} {what}s not drawn: only the {len(drawn):,} sending the most mass "
-        f"to ground truths are{lost}"
-    )
+        lost = f" (together {plan[rest, :-1].sum():.3g} units to ground truths)"
+    return f"{hidden:,} of {n:,} {what}s not drawn, those sending least{lost}"
 
 
 def _prediction_marks(

@@ -605,8 +605,8 @@ def _overlay(
         annotations.append(
             dict(
                 x=0, y=1, xref="paper", yref="paper", xanchor="left", yanchor="bottom", yshift=4,
-                text=picture.note, showarrow=False, font={"size": 12, "color": "#444"},
-                name="note",
+                text=picture.note, showarrow=False, font={"size": 11, "color": "#444"},
+                align="left", name="note",
             )
         )  # fmt: skip
     return canvas + shapes, annotations
@@ -700,7 +700,9 @@ def scene_figure(
     shapes, annotations = _overlay(picture, canvas, shapes, annotations)
     xaxis, yaxis = _axis_style(width, height, "x")
     layout = dict(
-        title={"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 16}},
+        # The title at the top, the note (up to two lines) between it and the picture.
+        title={"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 16}, "y": 1.0,
+               "yref": "container", "yanchor": "top", "pad": {"t": 6}},
         xaxis=xaxis, yaxis=yaxis, shapes=shapes, annotations=annotations,
         images=images, height=fig_height, margin=margins, plot_bgcolor="white",
         hovermode="closest", dragmode="pan", legend=_legend(max(12, style.font_px - 2)),

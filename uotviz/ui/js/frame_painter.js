@@ -110,11 +110,11 @@ function annotationMarkup(note, maps) {
     const font = note.font || {};
     const size = Number(font.size) || 12;
     const bold = /<b>/.test(String(note.text));
-    const text = plainText(note.text);
+    const lines = String(note.text ?? "").split("<br>").map(plainText);
     measuring.font = `${bold ? "bold " : ""}${size}px ${maps.family}`;
     const pad = (note.borderpad ?? 1) + (note.borderwidth ?? 1);
-    const width = measuring.measureText(text).width + 2 * pad;
-    const height = size * LINE_HEIGHT + 2 * pad;
+    const width = Math.max(...lines.map((line) => measuring.measureText(line).width)) + 2 * pad;
+    const height = lines.length * size * LINE_HEIGHT + 2 * pad;
     let x = paper ? maps.paperX(note.x) : maps.x(note.x);
     let y = paper ? maps.paperY(note.y) : maps.y(note.y);
     x += (note.xshift ?? 0) - ({ left: 0, right: 1 }[note.xanchor] ?? 0.5) * width;
@@ -124,11 +124,18 @@ function annotationMarkup(note, maps) {
         ? `<rect x="${x.toFixed(2)}" y="${y.toFixed(2)}" width="${width.toFixed(2)}" ` +
           `height="${height.toFixed(2)}" fill="${escapeXml(note.bgcolor)}"/>`
         : "";
-    return `<g${opacity}>${background}<text x="${(x + width / 2).toFixed(2)}" ` +
-        `y="${(y + height / 2).toFixed(2)}" text-anchor="middle" dominant-baseline="central" ` +
+    // Each line in its share of the box, centred unless the annotation aligns it left.
+    const left = note.align === "left";
+    const spans = lines.map((line, k) => {
+        const middle = y + pad + (k + 0.5) * size * LINE_HEIGHT;
+        return `<tspan x="${(left ? x + pad : x + width / 2).toFixed(2)}" ` +
+            `y="${middle.toFixed(2)}">${escapeXml(line)}</tspan>`;
+    });
+    return `<g${opacity}>${background}<text text-anchor="${left ? "start" : "middle"}" ` +
+        `dominant-baseline="central" ` +
         `font-size="${size}"${bold ? ' font-weight="bold"' : ""} ` +
         `fill="${escapeXml(font.color || "#444")}" font-family="${escapeXml(maps.family)}">` +
-        `${escapeXml(text)}</text></g>`;
+        `${spans.join("")}</text></g>`;
 }
 
 function paintedGroup(parent, before) {
