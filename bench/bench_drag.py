@@ -13,8 +13,7 @@ counted: the picture's frames (the painted scene writes each position it draws, 
 Printed per case: pictures and plans drawn per second during the drag, the positions the drag
 went through per second in the same run (the reference: no page can draw more positions than the
 drag visits), the ratio of pictures to positions, the share of the positions drawn, and how
-long after the press the first
-new picture came (the app computes the drag's frames then).
+long after the press the first new picture came (the app computes the drag's frames then).
 
     python bench/bench_drag.py                 # each drag lasts the slider's positions x 2 frames
     python bench/bench_drag.py --frames-per-position 4

@@ -32,8 +32,10 @@ SOLVER_THREADS = 1
 """torch's CPU threads for the app's solves. A slider step solves one small problem (at most a
 few hundred predictions by a few dozen ground truths; a drag, a few dozen of them at once), and
 sessions solve side by side: with torch's default of one thread per core, each tensor operation
-paid the threads' synchronisation, which made a 27 x 25 solve 10-60x slower on 2 busy cores
-than on one thread (``python bench/bench_solver.py --app-threads``)."""
+paid the threads' synchronisation whenever another process kept a core busy: a drag's solve
+was 1.2-4x slower on 2 cores beside one busy process, and a 27 x 25 solve up to 50x slower
+with both cores busy (``python bench/bench_solver.py --app-threads --busy 1``; idle, the two
+are equal)."""
 
 
 def run(script_args: Sequence[str]) -> None:
