@@ -250,11 +250,15 @@ def plan_update(plan: ArrayLike, shown: Sequence[int], *, title: str, hover: boo
     values = np.asarray(plan, dtype=np.float64)[rows]
     zmin, zmax = plan_scale(values)
     number = ".3f"
-    heatmap = {"z": _rounded(values), "zmin": zmin, "zmax": zmax}
+    heatmap = {
+        "z": _rounded(values),
+        "zmin": zmin,
+        "zmax": zmax,
+        **_scale_attributes(zmin, zmax, number, "prediction"),
+    }
     if hover:
         heatmap["customdata"] = _cell_data(values, rows)
-    heatmap.update(_scale_attributes(zmin, zmax, number, "prediction"))
-    if not hover:
+    else:
         del heatmap["hovertemplate"]
     sum_number, _ = sum_style(values.shape, number)
     return {
