@@ -10,13 +10,18 @@ slider one position per animation frame across its whole track, as a pointer dra
 counted: the picture's frames (the painted scene writes each position it draws, see
 ``uotviz/ui/js/frame_painter.js``) and, apart, the plan's (a new plan title names ε, τ1, τ2).
 
+Before the press, the pointer rests on the thumb for ``--rest-ms`` (0 by default: pressed at
+once). The sliders ask the app for a slider's frames when the pointer has rested on it for 80 ms
+(or when it is pressed), so a rest gives the app that long to compute them before the drag.
+
 Printed per case: pictures and plans drawn per second during the drag, the positions the drag
 went through per second in the same run (the reference: no page can draw more positions than the
 drag visits), the ratio of pictures to positions, the share of the positions drawn, and how
-long after the press the first new picture came (the app computes the drag's frames then).
+long after the press the first new picture came (the frames' computing time, less the rest).
 
     python bench/bench_drag.py                 # each drag lasts the slider's positions x 2 frames
     python bench/bench_drag.py --frames-per-position 4
+    python bench/bench_drag.py --rest-ms 500   # as a hand that reaches the thumb, then presses
 
 Needs Debian's Chromium (``apt-get install -y chromium``) and the ``playwright`` package. This is
 a measurement, not a test: it exits 0 whatever the rates.
@@ -96,7 +101,7 @@ _MOVE_ACROSS = """async ([label, perPosition]) => {
 }"""
 
 
-def drag(page: Page, label: str, per_position: int) -> dict[str, float]:
+def drag(page: Page, label: str, per_position: int, rest_ms: int) -> dict[str, float]:
     """Drag ``label``'s slider across its track. Returns pictures and plans drawn per second,
     positions visited per second, the share of the positions whose picture was drawn, and the
     seconds from the press to the first new picture (the app computes the drag's frames then)."""
@@ -107,6 +112,7 @@ def drag(page: Page, label: str, per_position: int) -> dict[str, float]:
     maximum = int(page.get_by_role("slider", name=label).get_attribute("max"))
     x = box["x"] + 3 + (box["width"] - 6) * value / maximum
     page.mouse.move(x, box["y"] + box["height"] / 2)
+    page.wait_for_timeout(rest_ms)
     pressed = page.evaluate("() => performance.now()")
     page.mouse.down()
     began, ended, positions = page.evaluate(_MOVE_ACROSS, [label, per_position])
@@ -132,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--frames-per-position", type=int, default=2, help="animation frames per position"
     )
+    parser.add_argument(
+        "--rest-ms", type=int, default=0, help="how long the pointer rests on the thumb first"
+    )
     args = parser.parse_args(argv)
     chromium = chromium_path()
     if chromium is None:
@@ -153,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
             page.wait_for_timeout(3000)  # the charts report their widths and are drawn again
             page.wait_for_selector(IDLE, timeout=TIMEOUT_MS)
             for label in SLIDERS:
-                rates = drag(page, label, args.frames_per_position)
+                rates = drag(page, label, args.frames_per_position, args.rest_ms)
                 print(
                     f"{case:42} {label:6} {rates['pictures']:10.1f} {rates['plans']:8.1f} "
                     f"{rates['visited']:11.1f} {rates['pictures'] / rates['visited']:6.2f} "

@@ -19,7 +19,7 @@ from uotviz.data.demo import FIGURE1_IMAGE_ID
 from uotviz.figure1 import PRESETS
 from uotviz.plots.scene import scene_height
 from uotviz.readout import MAX_DRAWN_ROWS
-from uotviz.sliders import CUSTOM, EPS_VALUES, TAU_VALUES, preset_names
+from uotviz.sliders import CUSTOM, EPS_VALUES, TAU_VALUES, positions_key, preset_names
 
 INF = math.inf
 APP = Path(__file__).resolve().parent.parent / "app.py"
@@ -759,23 +759,24 @@ def _frames(at: AppTest, key: str) -> dict | None:
 
 @pytest.mark.parametrize("image_id, anchors", [(1, None), (7, None), (7, "SSD300")])
 def test_a_drag_sends_a_frame_per_position_of_its_slider(image_id, anchors) -> None:
-    """While a slider is dragged (the sliders' element reports it), the scene and the plan
-    carry a frame for every position of that slider; once it is released they carry none."""
+    """When the sliders ask for a slider's frames, the scene and the plan carry a frame for
+    every position of that slider, computed at the current positions of the others; the next
+    run, asked for nothing, carries none."""
     at = _app_at({"image": str(image_id), **({"anchors": anchors.lower()} if anchors else {})})
     assert not at.exception
     for name, scale in (("eps", EPS_VALUES), ("tau1", TAU_VALUES), ("tau2", TAU_VALUES)):
-        at.session_state["slider_dragging"] = name
+        at.session_state["slider_frames"] = name
         at.run()
         assert not at.exception, (image_id, name)
         scene, plan = _frames(at, SCENE), _frames(at, PLAN)
         assert scene["slider"] == plan["slider"] == name
+        assert scene["at"] == plan["at"] == positions_key(_params(at), name)
         assert len(scene["frames"]) == len(plan["frames"]) == len(scale)
         assert all("shapes" in frame["layout"] for frame in scene["frames"])
         titles = [frame["layout"]["title.text"] for frame in plan["frames"]]
         assert len(set(titles)) == len(scale)  # each names its own position
-    at.session_state["slider_dragging"] = None
-    at.run()
-    assert _frames(at, SCENE) is None and _frames(at, PLAN) is None
+        at.run()
+        assert _frames(at, SCENE) is None and _frames(at, PLAN) is None
 
 
 def _sliders_data(at: AppTest) -> dict:
@@ -823,7 +824,6 @@ def test_play_sets_the_start_and_sends_the_walk_to_the_sliders_and_its_frames() 
     assert "ε = 0, τ1 = ∞, τ2 = 0" in titles[0] and "ε = 0.05, τ1 = 0.01, τ2 = 100" in titles[-1]
     assert len(set(titles)) == 101
     # the walk's end: the sliders send its last point as a step
-    at.session_state["slider_dragging"] = None
     _move(at, eps=0.05, tau1=0.01, tau2=100.0).run()
     assert not at.exception
     assert _sliders_data(at)["play"] is None

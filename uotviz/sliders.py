@@ -40,6 +40,7 @@ __all__ = [
     "play_label",
     "point_at",
     "positions",
+    "positions_key",
     "positions_sent",
     "preset_by_name",
     "preset_names",
@@ -184,15 +185,15 @@ PARAMETER_LABELS: dict[str, str] = {"eps": "ε", "tau1": "τ1", "tau2": "τ2"}
 
 
 def positions_sent(sent: object) -> tuple[dict[str, float], int | None, str | None]:
-    """The parameter values, the step number and the slider being dragged in what the sliders
-    sent from the browser (``{"step": k, "dragging": name or None, "eps": position, ...}``,
-    positions being indices into :data:`SCALES`).
+    """The parameter values, the step number and the slider whose drag frames are asked for in
+    what the sliders sent from the browser (``{"step": k, "frames": name or None, "eps":
+    position, ...}``, positions being indices into :data:`SCALES`).
 
     What the browser sends is input like any other: a name that is not a parameter, a position
     that is not a whole number within its scale, or a step that is not a whole number is left
     out (None).
 
-    >>> positions_sent({"step": 3, "eps": 0, "tau1": 42, "tau2": 99, "dragging": "tau1"})
+    >>> positions_sent({"step": 3, "eps": 0, "tau1": 42, "tau2": 99, "frames": "tau1"})
     ({'eps': 0.0, 'tau1': inf}, 3, 'tau1')
     """
     if not isinstance(sent, Mapping):
@@ -203,11 +204,11 @@ def positions_sent(sent: object) -> tuple[dict[str, float], int | None, str | No
         if _whole(position) and 0 <= position < len(scale):
             values[name] = scale[int(position)]
     step = sent.get("step")
-    dragging = sent.get("dragging")
+    frames = sent.get("frames")
     return (
         values,
         int(step) if _whole(step) else None,
-        dragging if isinstance(dragging, str) and dragging in SCALES else None,
+        frames if isinstance(frames, str) and frames in SCALES else None,
     )
 
 
@@ -260,6 +261,21 @@ def positions(point: Parameters) -> dict[str, int]:
         ValueError: for a value that is not a position of its slider.
     """
     return {name: _position(name, value) for name, value in zip(SCALES, point, strict=True)}
+
+
+def positions_key(point: Parameters, free: str | None = None) -> str:
+    """The sliders' positions at ``point`` as the sliders' element names them (``"i,j,k"``, in
+    the order of :data:`SCALES`), the slider ``free`` (if any) written ``*``: the positions a
+    drag's frames of the slider ``free`` were computed at.
+
+    >>> positions_key((0.05, math.inf, 0.0))
+    '18,42,0'
+    >>> positions_key((0.05, math.inf, 0.0), "tau1")
+    '18,*,0'
+    """
+    return ",".join(
+        "*" if name == free else str(position) for name, position in positions(point).items()
+    )
 
 
 def point_at(at: Mapping[str, int]) -> Parameters:

@@ -564,11 +564,15 @@ def _links(
     """The matching lines of the drawn rows that carry at least :data:`MIN_MASS`."""
     if plan is None or not len(gt_boxes) or not len(drawn):
         return ()
-    pred_centre = (pred_boxes[:, :2] + pred_boxes[:, 2:]) / 2
-    gt_centre = (gt_boxes[:, :2] + gt_boxes[:, 2:]) / 2
+    pred_centre = [
+        tuple(centre) for centre in ((pred_boxes[:, :2] + pred_boxes[:, 2:]) / 2).tolist()
+    ]
+    gt_centre = [tuple(centre) for centre in ((gt_boxes[:, :2] + gt_boxes[:, 2:]) / 2).tolist()]
     rows, cols = np.nonzero(plan[drawn, :-1] >= MIN_MASS)
+    rows = drawn[rows]
+    masses = plan[rows, cols].tolist()
     links = []
-    for i, j in zip(drawn[rows].tolist(), cols.tolist(), strict=True):
+    for i, j, mass in zip(rows.tolist(), cols.tolist(), masses, strict=True):
         emphasis = (highlight_pred is None or i == highlight_pred) and (
             highlight_gt is None or j == highlight_gt
         )
@@ -576,9 +580,9 @@ def _links(
             Link(
                 row=i,
                 column=j,
-                mass=float(plan[i, j]),
-                start=tuple(pred_centre[i].tolist()),
-                end=tuple(gt_centre[j].tolist()),
+                mass=float(mass),
+                start=pred_centre[i],
+                end=gt_centre[j],
                 colour=gt_colour(j),
                 emphasis=emphasis,
             )

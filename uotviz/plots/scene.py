@@ -99,10 +99,10 @@ def _rect_path(boxes: np.ndarray) -> tuple[list, list]:
 
 
 def _segments_path(starts: list, ends: list) -> str:
-    """An SVG path of the segments ``starts[k] -> ends[k]`` (data coordinates), for a path
-    shape: ``"M x0,y0L x1,y1M ..."``."""
+    """An SVG path of the segments ``starts[k] -> ends[k]`` (data coordinates, to a tenth of an
+    image pixel), for a path shape: ``"M x0,y0L x1,y1M ..."``."""
     return "".join(
-        f"M{x0:.2f},{y0:.2f}L{x1:.2f},{y1:.2f}"
+        f"M{x0:.1f},{y0:.1f}L{x1:.1f},{y1:.1f}"
         for (x0, y0), (x1, y1) in zip(starts, ends, strict=True)
     )
 
@@ -225,12 +225,13 @@ def _label(
     ids: tuple[int, int],
 ) -> dict:
     """A label (a letter or a badge): bold white ``text`` on ``colour``, its top-left corner at
-    ``place``; its name is ``"row,column"`` (``ids``), which a click on it reports."""
+    ``place`` (to a tenth of an image pixel); its name is ``"row,column"`` (``ids``), which a
+    click on it reports."""
     return dict(
-        x=place[0], y=place[1], **refs.layout, text=f"<b>{text}</b>", showarrow=False,
-        xanchor="left", yanchor="top", font={"color": "white", "size": style.font_px},
-        bgcolor=colour, borderpad=1, opacity=_opacity(active, picture),
-        captureevents=style.hover, name=f"{ids[0]},{ids[1]}",
+        x=round(place[0], 1), y=round(place[1], 1), **refs.layout, text=f"<b>{text}</b>",
+        showarrow=False, xanchor="left", yanchor="top",
+        font={"color": "white", "size": style.font_px}, bgcolor=colour, borderpad=1,
+        opacity=_opacity(active, picture), captureevents=style.hover, name=f"{ids[0]},{ids[1]}",
     )  # fmt: skip
 
 
@@ -260,6 +261,7 @@ def _pred_outlines(picture: Picture, refs: _Refs, style: SceneStyle) -> list[dic
         width = style.pred_width * (1.0 + 1.5 * mark.strength)
         if picture.highlighting and mark.active:
             width = max(width, style.pred_width * 2.2)
+        width = round(width, 2)
         x1, y1, x2, y2 = mark.box
         box = dict(
             type="rect", x0=x1, y0=y1, x1=x2, y1=y2, **refs.layout, layer="between",
@@ -301,8 +303,8 @@ def _links(picture: Picture, refs: _Refs, style: SceneStyle) -> list[dict]:
     """Matching lines as path shapes, one per (colour, width, emphasis), white casings first:
     a dense plan (every pair of a 27 x 24 scene) is a few dozen paths, not a thousand."""
     groups: dict[tuple, list] = {}
-    for link in picture.links:
-        width = float(link_width(link.mass, style.link_scale))
+    widths = link_width(np.array([link.mass for link in picture.links]), style.link_scale)
+    for link, width in zip(picture.links, widths.tolist(), strict=True):
         groups.setdefault((link.colour, width, link.emphasis), []).append(link)
     casings, lines = [], []
     for (colour, width, emphasis), links in sorted(groups.items()):

@@ -45,6 +45,7 @@ import math
 import pickle
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 # pandas is imported here, whole, before any session runs: Streamlit imports it lazily in a
 # session's thread (to serialise the data of the app's small elements), and plotly.io.to_json
@@ -62,6 +63,7 @@ from uotviz.ui.js import asset_text
 
 __all__ = [
     "FONT",
+    "FrameSet",
     "TEXT_COLOR",
     "clicked_point",
     "column_width",
@@ -294,9 +296,20 @@ def step_texts(fig: go.Figure) -> dict[str, list | dict]:
     return texts
 
 
-def _frames_json(slider: str, updates: Sequence[dict]) -> str:
-    """A slider drag's frames as the chart's JavaScript reads them."""
-    return json.dumps({"slider": slider, "frames": list(updates)}, separators=(",", ":"))
+class FrameSet(NamedTuple):
+    """A drag's (or a Play's) frames for :func:`live_chart`."""
+
+    slider: str  # the name the sliders announce positions under: a slider's, or "play"
+    at: str  # the positions they depend on (uotviz.sliders.positions_key, the slider's "*")
+    frames: Sequence[dict]  # an update per position, see live_chart
+
+
+def _frames_json(frames: FrameSet) -> str:
+    """A drag's frames as the chart's JavaScript reads them."""
+    return json.dumps(
+        {"slider": frames.slider, "at": frames.at, "frames": list(frames.frames)},
+        separators=(",", ":"),
+    )
 
 
 def _figure_json(key: str, fig: go.Figure, width_px: int | None) -> tuple[str, dict]:
@@ -320,7 +333,7 @@ def live_chart(
     plotly_url: str | None,
     on_click: Callable[[], None] | None = None,
     config: dict | None = None,
-    frames: tuple[str, Sequence[dict]] | None = None,
+    frames: FrameSet | None = None,
 ) -> None:
     """``fig`` in a chart kept mounted across reruns and redrawn in place (``Plotly.react``) when
     it changes, at the width of its column; the way to show a chart that changes at every slider
@@ -338,11 +351,13 @@ def live_chart(
         plotly_url: where the browser loads plotly.js from (:func:`plotly_js_url`).
         on_click: called when a point is clicked; read it with :func:`clicked_point`.
         config: plotly.js's config (mode bar buttons, export options).
-        frames: while a slider is dragged, ``(slider name, an update per position)``, each
-            ``{"layout": {...}, "traces": {index: {...}}}`` in ``Plotly.update``'s terms (e.g.
-            :func:`uotviz.plots.scene.scene_overlay`, :func:`uotviz.plots.matrices.plan_update`):
-            the chart draws the frame of each position the slider announces, in the browser
-            (``uotviz/ui/js/chart_host.js``), until the app sends a figure again.
+        frames: the frames of a slider's every position, when the sliders asked for them: an
+            update per position, each ``{"layout": {...}, "traces": {index: {...}}}`` in
+            ``Plotly.update``'s terms (e.g. :func:`uotviz.plots.scene.scene_overlay`,
+            :func:`uotviz.plots.matrices.plan_update`). The chart keeps them (with those of
+            other sliders sent for the same figure) and draws the frame of each position the
+            slider announces while it is dragged, in the browser
+            (``uotviz/ui/js/chart_host.js``), until the app sends another figure.
     """
     if plotly_url is None:
         show_chart(fig, key=key, on_select=on_click, config=config)
@@ -357,7 +372,7 @@ def live_chart(
             "hover": hover,
             "config": {**_LIVE_CONFIG, **(config or {})},
             "plotly": plotly_url,
-            "frames": None if frames is None else _frames_json(*frames),
+            "frames": None if frames is None else _frames_json(frames),
         },
         default={"width": None},
         on_width_change=lambda: None,

@@ -4,15 +4,17 @@ The parameters live in the session state (``eps``, ``tau1``, ``tau2``); the pres
 the sliders both write them. Choosing a preset moves the sliders; the preset shown
 (``preset``, a plain value) is always the one the parameters match, or Custom.
 
-The sliders are one small element (``uotviz/ui/js/sliders.js``) that reports every position a
-mouse drag goes through, not only the last one, so that the picture follows the drag. Play (a
-popover beside them) walks the sliders from one preset to another by themselves
-(:func:`uotviz.sliders.walk`); :func:`frames_path` says which points a run sends the frames of.
+The sliders are one small element (``uotviz/ui/js/sliders.js``) that asks for the frames of a
+slider's every position when the pointer rests on it, and has the charts draw them while the
+mouse drags it, so that the picture follows the drag. Play (a popover beside them) walks the
+sliders from one preset to another by themselves (:func:`uotviz.sliders.walk`);
+:func:`frames_path` says which points a run sends the frames of.
 """
 
 from __future__ import annotations
 
 import uuid
+from typing import NamedTuple
 
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
@@ -30,6 +32,7 @@ from uotviz.sliders import (
     play_label,
     point_at,
     positions,
+    positions_key,
     positions_sent,
     preset_by_name,
     preset_names,
@@ -41,7 +44,8 @@ from uotviz.sliders import (
 from uotviz.ui.js import asset_text
 
 __all__ = [
-    "DRAGGING",
+    "FRAMES_FOR",
+    "FramesPath",
     "SLIDER_STEP",
     "apply_preset",
     "frames_path",
@@ -52,9 +56,10 @@ __all__ = [
 
 SLIDER_STEP = "slider_step"
 """The session key of the number of the last slider step the app took from the browser."""
-DRAGGING = "slider_dragging"
-"""The session key of the slider the mouse is dragging (``"eps"``, ...), or
-:data:`uotviz.sliders.PLAY` while a Play walks the sliders; None when neither."""
+FRAMES_FOR = "slider_frames"
+"""The session key of the slider whose drag frames the next run sends (``"eps"``, ...), or
+:data:`uotviz.sliders.PLAY` for a Play's walk; None when none (read once, by
+:func:`frames_path`)."""
 
 _PRESET_WIDGET = "preset_choice"  # the selector's key, followed by the preset it shows
 _PRESET_WIDTH_PX = 280  # the longest preset name, "Closest ground truth (c)", and the arrow
@@ -122,12 +127,12 @@ def _sliders_moved() -> None:
     """The browser sent slider positions: take the valid ones and the step's number."""
     state = st.session_state
     sent = state.get(_SLIDERS_KEY)
-    values, step, dragging = positions_sent(sent.get("positions") if hasattr(sent, "get") else None)
+    values, step, frames = positions_sent(sent.get("positions") if hasattr(sent, "get") else None)
     for name, value in values.items():
         state[name] = value
     if step is not None:
         state[SLIDER_STEP] = step
-    state[DRAGGING] = dragging
+    state[FRAMES_FOR] = frames
     slider_moved()
 
 
@@ -180,7 +185,7 @@ def transport_controls() -> tuple[float, float, float]:
                 "sliders": sliders,
                 "step": state.get(SLIDER_STEP, 0),
                 "session": state.setdefault(_SESSION_KEY, uuid.uuid4().hex),
-                "play": state.get(_PLAY_KEY) if state.get(DRAGGING) == PLAY else None,
+                "play": state.get(_PLAY_KEY) if state.get(FRAMES_FOR) == PLAY else None,
             },
             default={"positions": None},
             on_positions_change=_sliders_moved,
@@ -231,7 +236,7 @@ def _play_clicked() -> None:
         return
     state.eps, state.tau1, state.tau2 = preset_values(start)
     slider_moved()
-    state[DRAGGING] = PLAY  # this run sends the walk's frames
+    state[FRAMES_FOR] = PLAY  # this run sends the walk's frames
     state[_PLAY_POPOVER] = False  # closed: it would cover the picture being played
     previous = state.get(_PLAY_KEY) or {}
     state[_PLAY_KEY] = {
@@ -241,16 +246,25 @@ def _play_clicked() -> None:
     }
 
 
-def frames_path(params: Parameters) -> tuple[str, tuple[Parameters, ...]] | None:
-    """The points this run sends the frames of, and their name (what the sliders announce and
-    the live charts match): while the mouse drags a slider, every position of that slider, the
-    others at ``params`` (``(ε, τ1, τ2)``), named after it; while a Play walks the sliders, the
-    points of its walk, named :data:`~uotviz.sliders.PLAY`; None otherwise."""
+class FramesPath(NamedTuple):
+    """The points a run sends the frames of (see :func:`frames_path`)."""
+
+    name: str  # what the sliders announce and the live charts match: a slider's name, or PLAY
+    points: tuple[Parameters, ...]  # (ε, τ1, τ2) per frame
+    at: str  # the positions they depend on (uotviz.sliders.positions_key, the slider's "*")
+
+
+def frames_path(params: Parameters) -> FramesPath | None:
+    """The frames this run sends, as the sliders asked for them (once: the request is taken
+    from the session): every position of the slider named, the others at ``params`` (``(ε, τ1,
+    τ2)``), named after it; or the points of a Play's walk, named
+    :data:`~uotviz.sliders.PLAY`; None when none were asked for."""
     state = st.session_state
-    dragging = state.get(DRAGGING)
-    if dragging in SCALES:
-        return dragging, slider_walk(params, dragging)
+    wanted = state.pop(FRAMES_FOR, None)
+    if wanted in SCALES:
+        return FramesPath(wanted, slider_walk(params, wanted), positions_key(params, wanted))
     play = state.get(_PLAY_KEY)
-    if dragging != PLAY or not play:
+    if wanted != PLAY or not play:
         return None
-    return PLAY, tuple(point_at(point) for point in play["path"])
+    points = tuple(point_at(point) for point in play["path"])
+    return FramesPath(PLAY, points, positions_key(params))

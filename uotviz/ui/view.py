@@ -55,6 +55,7 @@ from uotviz.sources import DataSource
 from uotviz.sweep import plans_along
 from uotviz.transport import TransportResult, solve
 from uotviz.ui.charts import (
+    FrameSet,
     chart_title,
     clicked_point,
     column_width,
@@ -381,12 +382,12 @@ def _show_matrices(
     columns: tuple[DeltaGenerator, DeltaGenerator],
     file_stem: str,
     plotly_url: str | None,
-    plan_frames: tuple[str, list[go.Figure]] | None = None,
+    plan_frames: FrameSet | None = None,
 ) -> None:
     """The heatmaps of :func:`_matrix_figures` in the places of :func:`_matrix_columns`, each in
     a box that scrolls when the heatmap is taller than :data:`_MATRIX_BOX_PX` (hundreds of
-    rows, each still as tall as its labels); ``plan_frames``: the plan's frames while a slider
-    is dragged or a Play walks the sliders (see :func:`_path_frames`)."""
+    rows, each still as tall as its labels); ``plan_frames``: the plan's frames when the sliders
+    asked for a slider's or a Play's (see :func:`_path_frames`)."""
     for column, fig, key in zip(columns, (matrices.cost, matrices.plan), _MATRIX_KEYS, strict=True):
         tall = (fig.layout.height or 0) > _MATRIX_BOX_PX
         # The same box either way: the chart stays mounted when the rows outgrow it.
@@ -460,7 +461,7 @@ def _scene_chart(
     )
 
 
-def _frames_while_dragging(
+def _frames_asked_for(
     problem: MatchingProblem,
     params: tuple[float, float, float],
     scene: Scene,
@@ -469,17 +470,16 @@ def _frames_while_dragging(
     max_drawn: int,
     matrices: _Matrices,
     plotly_url: str | None,
-) -> tuple[tuple[str, list[dict]] | None, tuple[str, list[dict]] | None]:
-    """The scene's and the plan's frames (:func:`_path_frames`, with their name) while the
-    sliders report a drag or a Play walks them (:func:`uotviz.ui.params.frames_path`); (None,
-    None) otherwise, or without live charts."""
+) -> tuple[FrameSet | None, FrameSet | None]:
+    """The scene's and the plan's frames (:func:`_path_frames`) when the sliders asked for a
+    slider's or a Play's (:func:`uotviz.ui.params.frames_path`); (None, None) otherwise, or
+    without live charts."""
     path = frames_path(params) if plotly_url is not None else None
     if path is None:
         return None, None
-    name, points = path
     scenes, plans = _path_frames(
         problem,
-        points,
+        path.points,
         lambda plan: _scene_overlay(scene, image, problem, plan, highlight, max_drawn),
         None
         if matrices.plan is None
@@ -487,7 +487,10 @@ def _frames_while_dragging(
             plan, matrices.shown, title=chart_title(plan_title(*at)), hover=False
         ),
     )
-    return (name, scenes), (None if plans is None else (name, plans))
+    return (
+        FrameSet(path.name, path.at, scenes),
+        None if plans is None else FrameSet(path.name, path.at, plans),
+    )
 
 
 def _path_frames(
@@ -598,7 +601,7 @@ def matching_view(
         except ValueError as error:
             st.error(f"The scene cannot be drawn: {escape_markdown(str(error))}")
         else:
-            scene_frames, plan_frames = _frames_while_dragging(
+            scene_frames, plan_frames = _frames_asked_for(
                 problem, params, scene, image, highlight, max_drawn, matrices, plotly_url
             )
             live_chart(

@@ -107,17 +107,27 @@ async function draw(state) {
         const known = data.known ?? null;
         if (known !== state.known) state.sent = null; // what the app knows changed: tell it anew
         state.known = known;
-        const figure = JSON.parse(data.figure);
         state.hover = data.hover ?? null;
         const width = widthOf(state.host);
-        if (width > 0) figure.layout.width = width;
-        sizeBox(state, figure.layout.width ?? 700, figure.layout.height ?? 450);
-        restorePlotlyFrame(state.gd);
-        await Plotly.react(state.gd, figure.data, figure.layout, data.config);
-        state.figure = figure;
-        state.config = data.config;
-        state.frames = data.frames ? JSON.parse(data.frames) : null;
-        state.previewShown = null;
+        const config = JSON.stringify(data.config);
+        // The same figure at the same width (a run that only brought frames) is left as drawn,
+        // and so is a drag's frame on it while the drag goes on.
+        const same = data.figure === state.figureText && config === state.configText &&
+            (width <= 0 || width === state.gd._fullLayout?.width) &&
+            (state.previewShown === null || window.__uotvizPreview);
+        if (!same) {
+            const figure = JSON.parse(data.figure);
+            if (width > 0) figure.layout.width = width;
+            sizeBox(state, figure.layout.width ?? 700, figure.layout.height ?? 450);
+            restorePlotlyFrame(state.gd);
+            state.previewByPlotly = false;
+            await Plotly.react(state.gd, figure.data, figure.layout, data.config);
+            state.figure = figure;
+            state.figureText = data.figure;
+            state.config = data.config;
+            state.configText = config;
+            state.previewShown = null;
+        }
         if (state.frames) schedulePreview(state); // the drag may already have moved on
         if (!state.listening) {
             state.listening = true;
@@ -170,11 +180,35 @@ function withUpdates(target, updates) {
     return copy;
 }
 
+// The frames a chart holds, by the name of their slider (or "play"), each with the positions
+// of the sliders they were computed at: kept until the app sends another figure, and announced
+// to the sliders (window.__uotvizFramesHeld: by chart, the positions of each set held, as
+// "i,j,k"), which then do not ask for them again.
+function keepFrames(state, data) {
+    if (data.figure !== state.framedFigure) {
+        state.frames = null;
+        state.framedFigure = data.figure;
+    }
+    if (data.frames) {
+        const set = JSON.parse(data.frames);
+        state.frames = { ...(state.frames ?? {}), [set.slider]: set };
+    }
+    window.__uotvizFramesHeld ??= {};
+    if (state.frames) {
+        window.__uotvizFramesHeld[state.id] = Object.fromEntries(
+            Object.values(state.frames).map((set) => [set.slider, set.at]),
+        );
+    } else if (window.__uotvizFramesHeld[state.id]) {
+        window.__uotvizFramesHeld[state.id] = {};
+    }
+}
+
 function applyPreview(state) {
     state.previewQueued = false;
     const want = window.__uotvizPreview;
-    const frames = state.frames;
-    if (!want || !frames || frames.slider !== want.slider || !state.figure) return;
+    if (!want) return showFigure(state);
+    const frames = state.frames?.[want.slider];
+    if (!frames || !state.figure) return;
     const frame = frames.frames[want.position];
     if (!frame || state.previewShown === frame) return;
     state.previewShown = frame;
@@ -190,8 +224,20 @@ function applyPreview(state) {
     restorePlotlyFrame(state.gd);
     const began = performance.now();
     window.Plotly.react(state.gd, data, layout, state.config);
+    state.previewByPlotly = true;
     const ended = performance.now();
     state.previewReadyAt = ended + PLOTLY_FRAME_SHARE * (ended - began);
+}
+
+// A drag over (and no new figure to come): the app's last figure shown again.
+function showFigure(state) {
+    if (state.previewShown === null) return;
+    state.previewShown = null;
+    restorePlotlyFrame(state.gd);
+    if (state.previewByPlotly) {
+        state.previewByPlotly = false;
+        window.Plotly.react(state.gd, state.figure.data, state.figure.layout, state.config);
+    }
 }
 
 function schedulePreview(state) {
@@ -236,6 +282,8 @@ export default function ({ data, parentElement, setStateValue, setTriggerValue }
         box.append(gd, tip);
         host.appendChild(box);
         state = host.__uotvizChart = { host, box, gd, tip, pending: null, busy: null, timer: null };
+        state.id = Math.random().toString(36).slice(2);
+        state.previewShown = null;
         state.observer = new ResizeObserver(() => {
             clearTimeout(state.timer);
             state.timer = setTimeout(() => resized(state), 150);
@@ -246,6 +294,7 @@ export default function ({ data, parentElement, setStateValue, setTriggerValue }
     }
     state.setStateValue = setStateValue;
     state.setTriggerValue = setTriggerValue;
+    keepFrames(state, data);
     state.pending = data;
     if (!state.busy) {
         state.busy = draw(state)
@@ -263,6 +312,7 @@ export default function ({ data, parentElement, setStateValue, setTriggerValue }
             state.observer.disconnect();
             clearTimeout(state.timer);
             window.removeEventListener("uotviz:preview", state.onPreview);
+            delete window.__uotvizFramesHeld?.[state.id];
             if (window.Plotly) window.Plotly.purge(state.gd);
         }, 0);
     };

@@ -7,11 +7,14 @@
 // has finished the step in flight (the "uotviz:settled" event of uotviz/ui/js/url_sync.js,
 // which names the last step the app ran).
 //
-// A mouse drag is drawn in the browser: when the button goes down on a slider, the app is told
-// which slider is dragged ("dragging") and sends, with its next figures, the frames of every
-// position of that slider (uotviz.ui.charts.live_chart). Each position the drag then reaches is
-// announced to the charts ("uotviz:preview"), which draw its frame at once; when the button is
-// released, the last position is sent to the app as a step.
+// A mouse drag is drawn in the browser, from frames the app computes beforehand: when the
+// pointer rests on a slider (or presses it), the app is asked ("frames": the slider's name) for
+// the frames of every position of that slider, the others where they are, which it sends with
+// its figures (uotviz.ui.charts.live_chart). The live charts say which frames they hold
+// (window.__uotvizFramesHeld, see chart_host.js), and nothing is asked for twice. While the
+// button is down, each position the drag reaches is announced to the charts
+// ("uotviz:preview"), which draw its frame at once; when it is released, the last position is
+// sent to the app as a step.
 //
 // Play (the app's "Play" popover): the app sets the start of a walk from one preset to another
 // and sends, with its next figures, the frames of every point of the walk (named "play"); the
@@ -23,13 +26,16 @@
 // data: {sliders: [{name, label, help, values: [text per position], position}], step: the
 // last step the app ran, session: the app session's id, play: {name: the frames' name, path:
 // [{<slider name>: position, ...} per point], id} while a walk is asked for, else null}.
-// State sent: "positions", {step, session, dragging: name or null, <name>: position, ...}.
+// State sent: "positions", {step, session, frames: a slider's name or null, <name>: position,
+// ...}.
 
 const SAFETY_MS = 3000; // a step not reported as run by then no longer holds the next back
 const PLAY_STEP_MS = 90; // a walk's slowest pace: a 43-point walk lasts about 4 s ...
 const PLAY_TOTAL_MS = 6000; // ... and a longer one about 6 s ...
 const PLAY_FASTEST_MS = 50; // ... unless that is faster than this per point
 const PLAY_WAIT_MS = 2000; // a walk starts when its frames have come, or after this at most
+const REST_MS = 80; // a pointer resting this long on a slider asks for its frames ...
+const IDLE_MS = 250; // ... and, after a step, once nothing has moved for this long
 
 function build(host, sliders) {
     const root = document.createElement("div");
@@ -63,7 +69,7 @@ function build(host, sliders) {
         ends.append(low, high);
         box.append(head, input, ends);
         root.appendChild(box);
-        rows[slider.name] = { input, value, values: slider.values };
+        rows[slider.name] = { box, input, value, values: slider.values };
     }
     host.appendChild(root);
     return rows;
@@ -76,19 +82,67 @@ function show(row, position) {
     row.value.textContent = text;
 }
 
+// The positions that a slider's frames depend on, as "i,j,k" with that slider's own one "*"
+// (uotviz.sliders.positions_key names the frames a chart holds the same way).
+function positionsKey(state, name) {
+    return Object.entries(state.rows)
+        .map(([other, row]) => (other === name ? "*" : row.input.value))
+        .join(",");
+}
+
+// Whether every live chart that takes frames holds `name`'s frames at the current positions.
+function held(state, name) {
+    const charts = Object.values(window.__uotvizFramesHeld ?? {});
+    const at = positionsKey(state, name);
+    return charts.length > 0 && charts.every((chart) => chart[name] === at);
+}
+
+// Asks the app for the frames of slider `name` at the current positions, unless the charts
+// hold them, they are on their way, or the app sent none when last asked for them there.
+function askFrames(state, name) {
+    const key = `${name}@${positionsKey(state, name)}`;
+    if (held(state, name) || state.asked?.key === key || state.refused === key) return;
+    state.asked = { key, name, step: state.step + 1 };
+    state.framesWanted = name;
+    state.pending = true;
+    send(state);
+}
+
+// After a step, or a pointer's rest: the frames of the slider under the pointer (or dragged).
+function askSoon(state, wait) {
+    clearTimeout(state.askTimer);
+    state.askTimer = setTimeout(() => {
+        const name = state.dragging ?? state.hovered;
+        if (name && name !== "play" && !state.playing) askFrames(state, name);
+    }, wait);
+}
+
 function send(state) {
     if (state.inFlight || !state.pending) return;
     state.pending = false;
-    const positions = { dragging: state.dragging };
+    const positions = {};
     for (const [name, row] of Object.entries(state.rows)) positions[name] = Number(row.input.value);
+    // While the mouse drags a slider, the app keeps it where the drag began: what it draws
+    // meanwhile (a run that brings frames) stays as it is, under the drag's frames.
+    if (state.dragging in positions) positions[state.dragging] = state.dragFrom;
     const key = JSON.stringify(positions);
-    if (key === state.sent) return; // a key press fires "input" and "change": one step
+    const frames = state.framesWanted ?? null;
+    state.framesWanted = null;
+    if (key === state.sent && frames === null) {
+        // Nothing new (a key press fires "input" and "change", a drag ended where the app has
+        // drawn): a chart still showing a drag's frame shows the app's figure again.
+        if (!window.__uotvizPreview) window.dispatchEvent(new CustomEvent("uotviz:preview"));
+        return;
+    }
     state.sent = key;
     state.inFlight = true;
     state.step += 1;
+    if (state.asked && frames === null) state.asked = null; // a step moves past any frames asked
     // The session's id keeps a first step of a new session from equalling the old session's
     // first step, which Streamlit would not send again.
-    state.setStateValue("positions", { step: state.step, session: state.session, ...positions });
+    state.setStateValue("positions", {
+        step: state.step, session: state.session, frames, ...positions,
+    });
     clearTimeout(state.safety);
     state.safety = setTimeout(() => settled(state, state.step), SAFETY_MS);
 }
@@ -97,7 +151,14 @@ function settled(state, step) {
     if (step < state.step) return; // an earlier step: the newest is still in flight
     state.inFlight = false;
     clearTimeout(state.safety);
+    const asked = state.asked;
+    if (asked && step >= asked.step) {
+        // The app has run the request: frames it did not send are not asked for again there.
+        if (!held(state, asked.name)) state.refused = asked.key;
+        state.asked = null;
+    }
     send(state);
+    if (!state.pending && !state.inFlight) askSoon(state, IDLE_MS);
 }
 
 function preview(name, position) {
@@ -108,6 +169,7 @@ function preview(name, position) {
 function play(state, request) {
     state.playing = request;
     state.dragging = request.name;
+    clearTimeout(state.askTimer);
     const pace = Math.min(
         PLAY_STEP_MS,
         Math.max(PLAY_FASTEST_MS, PLAY_TOTAL_MS / Math.max(request.path.length, 1)),
@@ -163,6 +225,7 @@ export default function ({ data, parentElement, setStateValue }) {
                     preview(name, position);
                     return;
                 }
+                clearTimeout(state.askTimer);
                 state.pending = true;
                 send(state);
             };
@@ -172,9 +235,16 @@ export default function ({ data, parentElement, setStateValue }) {
                 if (event.button !== 0) return;
                 state.playing = null; // a hand on a slider stops a walk
                 state.dragging = name;
+                state.dragFrom = Number(row.input.value); // the thumb moves after this event
                 window.__uotvizPreview = null;
-                state.pending = true;
-                send(state); // asks the app for this slider's frames
+                askFrames(state, name);
+            });
+            row.box.addEventListener("pointerenter", () => {
+                state.hovered = name;
+                askSoon(state, REST_MS);
+            });
+            row.box.addEventListener("pointerleave", () => {
+                if (state.hovered === name) state.hovered = null;
             });
         }
         state.playedId = data.play?.id ?? null; // what was played before this page: not again
@@ -183,7 +253,7 @@ export default function ({ data, parentElement, setStateValue }) {
             state.dragging = null;
             window.__uotvizPreview = null;
             state.pending = true;
-            send(state); // the last position, drawn by the app
+            send(state); // the last position (if it moved), drawn by the app
         };
         window.addEventListener("pointerup", state.onRelease);
         window.addEventListener("pointercancel", state.onRelease);
@@ -216,10 +286,9 @@ export default function ({ data, parentElement, setStateValue }) {
     state.step = Math.max(state.step, ran);
     if (current && !state.pending && state.dragging === null) {
         for (const slider of data.sliders) show(state.rows[slider.name], slider.position);
-        state.sent = JSON.stringify({
-            dragging: state.dragging,
-            ...Object.fromEntries(data.sliders.map((slider) => [slider.name, slider.position])),
-        });
+        state.sent = JSON.stringify(
+            Object.fromEntries(data.sliders.map((slider) => [slider.name, slider.position])),
+        );
     }
     if (data.play && data.play.id !== state.playedId) {
         state.playedId = data.play.id;
@@ -232,6 +301,7 @@ export default function ({ data, parentElement, setStateValue }) {
             window.removeEventListener("pointerup", state.onRelease);
             window.removeEventListener("pointercancel", state.onRelease);
             clearTimeout(state.safety);
+            clearTimeout(state.askTimer);
         }, 0);
     };
 }
