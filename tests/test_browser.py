@@ -377,6 +377,61 @@ def test_a_mouse_drag_redraws_the_plan_while_it_moves(
         expect(page.locator("[data-testid=stException]")).to_have_count(0)
 
 
+# Whether every live chart holding frames holds those of slider `name` (chart_host.js says).
+_FRAMES_HELD = """(name) => {
+    const charts = Object.values(window.__uotvizFramesHeld ?? {});
+    return charts.length >= 2 && charts.every((chart) => name in chart);
+}"""
+
+
+def test_a_pointer_resting_on_a_slider_brings_its_frames_before_the_press(
+    chromium_executable: str, app_server: str
+) -> None:
+    """The pointer rests on τ1's thumb: the scene and the plan receive τ1's frames without a
+    press, and a drag then draws its positions from them at once, the app asked for nothing
+    until the release (which it draws as a step)."""
+    with _app_page(chromium_executable, app_server) as page:
+        _expect_chart_title(page, "ε = 0.05, τ1 = ∞, τ2 = ∞")
+        sent: list[str] = []
+        page.on(
+            "websocket",
+            lambda socket: socket.on("framesent", lambda frame: sent.append(str(frame))),
+        )
+        slider = page.get_by_role("slider", name="τ1")
+        last = int(slider.get_attribute("max"))
+        box = slider.bounding_box()
+        y = box["y"] + box["height"] / 2
+
+        def x_at(position: int) -> float:
+            return box["x"] + 4 + (box["width"] - 8) * position / last
+
+        page.mouse.move(x_at(last), y)
+        page.wait_for_function(_FRAMES_HELD, arg="tau1")
+        _wait_idle(page)
+        page.wait_for_timeout(300)
+        asked_before = len(sent)
+        page.mouse.down()
+        drawn = set()
+        for position in range(last - 1, last - 7, -1):
+            page.mouse.move(x_at(position), y)
+            reached = slider.input_value()
+            if reached == str(last):
+                continue  # the thumb has not moved yet (it was pressed off its centre)
+            page.wait_for_function(
+                "(k) => document.querySelector('g.uotviz-frame[data-position]')"
+                "?.getAttribute('data-position') === k",
+                arg=reached,
+            )
+            drawn.add(reached)
+        value = slider.get_attribute("aria-valuetext")
+        assert len(drawn) >= 4, drawn
+        assert len(sent) == asked_before  # every position drawn from the frames held
+        page.mouse.up()
+        _wait_idle(page)
+        _expect_chart_title(page, f"τ1 = {value},")
+        expect(page.locator("[data-testid=stException]")).to_have_count(0)
+
+
 # What a chart shows of a drag's frame: the scene's labels (text and top-left corner on the
 # screen) and its count of drawn shapes, the plan's title and sums; painted (frame_painter.js)
 # or drawn by plotly.js, whichever is on screen.

@@ -14,7 +14,7 @@
 // (window.__uotvizFramesHeld, see chart_host.js), and nothing is asked for twice. While the
 // button is down, each position the drag reaches is announced to the charts
 // ("uotviz:preview"), which draw its frame at once; when it is released, the last position is
-// sent to the app as a step.
+// sent to the app as a step, after which a pointer still there asks for the new frames.
 //
 // Play (the app's "Play" popover): the app sets the start of a walk from one preset to another
 // and sends, with its next figures, the frames of every point of the walk (named "play"); the
@@ -35,7 +35,7 @@ const PLAY_TOTAL_MS = 6000; // ... and a longer one about 6 s ...
 const PLAY_FASTEST_MS = 50; // ... unless that is faster than this per point
 const PLAY_WAIT_MS = 2000; // a walk starts when its frames have come, or after this at most
 const REST_MS = 80; // a pointer resting this long on a slider asks for its frames ...
-const IDLE_MS = 250; // ... and, after a step, once nothing has moved for this long
+const IDLE_MS = 250; // ... and, after a drag's last step, once nothing has moved for this long
 
 function build(host, sliders) {
     const root = document.createElement("div");
@@ -108,7 +108,7 @@ function askFrames(state, name) {
     send(state);
 }
 
-// After a step, or a pointer's rest: the frames of the slider under the pointer (or dragged).
+// After a pointer's rest, or a drag's last step: the frames of the slider under the pointer.
 function askSoon(state, wait) {
     clearTimeout(state.askTimer);
     state.askTimer = setTimeout(() => {
@@ -158,7 +158,13 @@ function settled(state, step) {
         state.asked = null;
     }
     send(state);
-    if (!state.pending && !state.inFlight) askSoon(state, IDLE_MS);
+    if (state.pending || state.inFlight) return;
+    if (state.dragging in state.rows) {
+        askFrames(state, state.dragging); // a run during the drag may have replaced the figure
+    } else if (state.released) {
+        state.released = false;
+        askSoon(state, IDLE_MS); // the hand is still there: ready for another drag
+    }
 }
 
 function preview(name, position) {
@@ -251,6 +257,7 @@ export default function ({ data, parentElement, setStateValue }) {
         state.onRelease = () => {
             if (state.dragging === null || state.playing) return;
             state.dragging = null;
+            state.released = true;
             window.__uotvizPreview = null;
             state.pending = true;
             send(state); // the last position (if it moved), drawn by the app
