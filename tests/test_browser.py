@@ -71,6 +71,19 @@ def _plan_chart(page: Page):
     return _charts(page).filter(has=page.locator(".gtitle", has_text="Plan N·P̂"))
 
 
+def _catch_up(page: Page) -> None:
+    """Bring the pointer onto every live chart, then away: a slider step's figure is painted
+    over the last one drawn, and plotly.js draws it (its layout, its heatmap's cells) when the
+    pointer comes onto the chart (see ``uotviz/ui/js/chart_host.js``)."""
+    for chart in page.locator(".uotviz-chart").all():
+        chart.scroll_into_view_if_needed()
+        box = chart.bounding_box()
+        if box is not None:
+            page.mouse.move(box["x"] + 2, box["y"] + 2)
+    page.mouse.move(0, 0)
+    page.wait_for_timeout(300)
+
+
 def _expect_chart_title(page: Page, text: str) -> None:
     """Wait until a chart whose title contains ``text`` is shown.
 
@@ -187,6 +200,7 @@ def test_slider_preset_and_next_image(
             .filter(has=page.locator(".gtitle", has_text="Plan N·P̂ at ε = 0, τ1 = ∞, τ2 = ∞"))
             .first
         )
+        _catch_up(page)
         heatmap = hungarian_plan.locator(".heatmaplayer")
         expect(heatmap).to_be_visible()
         # the Hungarian plan of Figure 1(d) has five ones (4 -> A, 5 -> B, 1, 2, 3 -> ∅)
@@ -293,6 +307,22 @@ def test_a_slider_step_redraws_the_scene_and_the_plan_once_in_place(
             GRAPH_DIVS,
         )
         assert [chart["before"] for chart in charts] == [0, 1, 2], charts  # the same elements
+        # the step is painted over the charts (plotly.js draws nothing), the plan's new title
+        # among what is painted
+        assert [chart["draws"] for chart in charts] == [0, 0, 0], charts
+        expect(_plan_chart(page).locator(".gtitle")).to_have_text(re.compile("ε = 0.06,"))
+        assert page.locator(".js-plotly-plot g.uotviz-frame").count() > 0
+        # plotly.js draws it once the pointer comes onto the charts
+        _catch_up(page)
+        assert page.locator(".js-plotly-plot g.uotviz-frame").count() == 0
+        charts = page.evaluate(
+            """(selector) => [...document.querySelectorAll(selector)].map((gd) => ({
+                title: gd.layout.title.text, draws: gd.__draws, before: gd.__before,
+                width: gd.layout.width, computed: gd.calcdata !== gd.__calcdata,
+                column: Math.floor(gd.parentElement.getBoundingClientRect().width),
+            }))""",
+            GRAPH_DIVS,
+        )
         scene, cost, plan = charts
         assert "figure1_coffee.jpg" in scene["title"] and "ε = 0.06" in plan["title"], charts
         assert (scene["draws"], cost["draws"], plan["draws"]) == (1, 0, 1), charts
@@ -432,10 +462,11 @@ def test_a_pointer_resting_on_a_slider_brings_its_frames_before_the_press(
         expect(page.locator("[data-testid=stException]")).to_have_count(0)
 
 
-# What a chart shows of a drag's frame: the scene's labels (text and top-left corner on the
-# screen) and its count of drawn shapes, the plan's title and sums; painted (frame_painter.js)
+# What a chart shows of a drag's frame: the scene's labels (text and top-left corner in the
+# chart) and its count of drawn shapes, the plan's title and sums; painted (frame_painter.js)
 # or drawn by plotly.js, whichever is on screen.
 _FRAME_SHOWN = """([scene, plan]) => {
+    const origin = scene.getBoundingClientRect();
     const painted = scene.querySelector('.infolayer > g.uotviz-frame');
     const labelGroups = painted
         ? [...painted.children]
@@ -444,7 +475,8 @@ _FRAME_SHOWN = """([scene, plan]) => {
         const background = group.querySelector('rect');
         if (!background) return [];
         const box = background.getBoundingClientRect();
-        return [[group.textContent, Math.round(box.left), Math.round(box.top)]];
+        return [[group.textContent, Math.round(box.left - origin.left),
+                 Math.round(box.top - origin.top)]];
     });
     const shapes = painted
         ? scene.querySelectorAll('.layer-between > g.uotviz-frame > :not(text)').length
@@ -497,6 +529,7 @@ def test_a_dragged_frame_is_painted_as_plotly_draws_it(
         _wait_idle(page)
         _expect_chart_title(page, during["title"])
         page.wait_for_timeout(500)
+        _catch_up(page)
         charts = [_charts(page).first.element_handle(), _plan_chart(page).first.element_handle()]
         after = page.evaluate(_FRAME_SHOWN, charts)
         assert during["painted"] and during["cells"], during
@@ -615,8 +648,12 @@ def test_play_walks_the_picture_from_one_limit_case_to_another(
                         .map((gd) => gd.querySelector('.gtitle')?.textContent ?? '')
                         .find((text) => text.startsWith('Plan')));
                     const scene = graphs[0];
-                    last(window.__badges, (scene?.layout?.annotations ?? [])
-                        .map((annotation) => annotation.text).join('|'));
+                    // the labels on screen: painted (a frame, a step) or drawn by plotly.js
+                    const painted = scene?.querySelector('.infolayer > g.uotviz-frame');
+                    const labels = painted
+                        ? [...painted.children]
+                        : [...(scene?.querySelectorAll('.infolayer > g.annotation') ?? [])];
+                    last(window.__badges, labels.map((label) => label.textContent).join('|'));
                     const sliders = document.querySelectorAll('.uotviz-sliders input');
                     last(window.__thumbs, [...sliders]
                         .map((input) => input.getAttribute('aria-valuetext')).join(' '));
@@ -641,6 +678,7 @@ def test_play_walks_the_picture_from_one_limit_case_to_another(
                 "aria-valuetext", value
             )
         _expect_chart_title(page, "ε = 0.05, τ1 = 0.01, τ2 = 100")
+        _catch_up(page)
         titles = page.evaluate("() => window.__planTitles")
         thumbs = page.evaluate("() => window.__thumbs")
         badges = page.evaluate("() => window.__badges")

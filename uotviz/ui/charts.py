@@ -334,6 +334,7 @@ def live_chart(
     on_click: Callable[[], None] | None = None,
     config: dict | None = None,
     frames: FrameSet | None = None,
+    paint_base: str | None = None,
 ) -> None:
     """``fig`` in a chart kept mounted across reruns and redrawn in place (``Plotly.react``) when
     it changes, at the width of its column; the way to show a chart that changes at every slider
@@ -358,6 +359,12 @@ def live_chart(
             other sliders sent for the same figure) and draws the frame of each position the
             slider announces while it is dragged, in the browser
             (``uotviz/ui/js/chart_host.js``), until the app sends another figure.
+        paint_base: a key of everything in ``fig`` that a plan does not change (None: no
+            such promise). When the figure drawn last had the same key, the chart paints the
+            new one over it as a drag's frame is painted (the scene's shapes and labels, the
+            plan's cells, sums, colour-bar ticks and title), a few milliseconds where
+            ``Plotly.react`` takes tens, and plotly.js catches up when the pointer comes onto
+            the chart. The key must change with whatever else changes (traces, sizes, images).
     """
     if plotly_url is None:
         show_chart(fig, key=key, on_select=on_click, config=config)
@@ -373,6 +380,7 @@ def live_chart(
             "config": {**_LIVE_CONFIG, **(config or {})},
             "plotly": plotly_url,
             "frames": None if frames is None else _frames_json(frames),
+            "paintBase": paint_base,
         },
         default={"width": None},
         on_width_change=lambda: None,

@@ -8,6 +8,7 @@ while the cost is the same (kept in ``st.session_state``).
 
 from __future__ import annotations
 
+import hashlib
 import html
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -296,6 +297,7 @@ class _Matrices:
     shown: np.ndarray | None = None  # the rows drawn
     outlined: tuple[int | None, int | None] = (None, None)  # the highlighted cell, as drawn
     wide: bool = False  # stack the two heatmaps instead of setting them side by side
+    plan_base: str | None = None  # what the plan's figure keeps from one plan to the next
 
 
 def _matrix_figures(
@@ -327,6 +329,7 @@ def _matrix_figures(
     )
     matrices.shown = shown
     matrices.outlined = (drawn_row, gt)
+    matrices.plan_base = _paint_base(problem_key, shown.tolist(), matrices.outlined)
     matrices.plan = _plan_figure(problem, plan, params, shown, (drawn_row, gt), cell_targets)
     matrices.cost = _cost_chart(
         problem, problem_key, settings, shown, (drawn_row, gt), cell_targets
@@ -399,6 +402,7 @@ def _show_matrices(
                 on_click=lambda key=key: _cell_clicked(key, matrices.gt_count),
                 config=_matrix_chart_config(f"{file_stem}_{key.removesuffix('_chart')}"),
                 frames=plan_frames if key == "plan_chart" else None,
+                paint_base=matrices.plan_base if key == "plan_chart" else None,
             )
 
 
@@ -423,6 +427,27 @@ def _cost_chart(
     )  # fmt: skip
     st.session_state.cost_chart_figure = (key, fig)
     return fig
+
+
+def _paint_base(*parts: object) -> str:
+    """A live chart's ``paint_base`` (:func:`uotviz.ui.charts.live_chart`): a digest of what
+    its figure is drawn from besides the plan."""
+    return hashlib.blake2b(repr(parts).encode(), digest_size=8).hexdigest()
+
+
+def _scene_base(
+    problem_key: str, image: OpenedImage | None, highlight: tuple[int | None, int | None],
+    max_drawn: int,
+) -> str | None:  # fmt: skip
+    """The scene's ``paint_base``: its figure keeps everything but its shapes and labels from
+    one plan to the next at the same image, width, style and cap on drawn predictions, except
+    with a highlight (the ground truths' outlines, traces, fade with the plan); None then."""
+    if highlight != (None, None):
+        return None
+    options = _scene_options(highlight, max_drawn)
+    return _paint_base(
+        problem_key, image is None, options["figure_width_px"], options["style"], max_drawn
+    )
 
 
 def _scene_options(highlight: tuple[int | None, int | None], max_drawn: int) -> dict:
@@ -611,6 +636,7 @@ def matching_view(
                 on_click=lambda: _scene_clicked(problem),
                 config=_chart_config(f"{_stem(scene.file_name)}_scene"),
                 frames=scene_frames,
+                paint_base=_scene_base(problem_key, image, highlight, max_drawn),
             )
     if matrix_columns is not None:
         _show_matrices(matrices, matrix_columns, _stem(scene.file_name), plotly_url, plan_frames)

@@ -118,10 +118,16 @@ async function draw(state) {
         if (!same) {
             const figure = JSON.parse(data.figure);
             if (width > 0) figure.layout.width = width;
-            sizeBox(state, figure.layout.width ?? 700, figure.layout.height ?? 450);
-            restorePlotlyFrame(state.gd);
-            state.previewByPlotly = false;
-            await Plotly.react(state.gd, figure.data, figure.layout, data.config);
+            const base = data.paintBase ?? null;
+            const paintable = base !== null && base === state.paintBase && config === state.configText;
+            if (!(paintable && paintStep(state, figure))) {
+                sizeBox(state, figure.layout.width ?? 700, figure.layout.height ?? 450);
+                restorePlotlyFrame(state.gd);
+                state.previewByPlotly = false;
+                state.behind = false;
+                await Plotly.react(state.gd, figure.data, figure.layout, data.config);
+            }
+            state.paintBase = base;
             state.figure = figure;
             state.figureText = data.figure;
             state.config = data.config;
@@ -225,6 +231,7 @@ function applyPreview(state) {
     const began = performance.now();
     window.Plotly.react(state.gd, data, layout, state.config);
     state.previewByPlotly = true;
+    state.behind = false;
     const ended = performance.now();
     state.previewReadyAt = ended + PLOTLY_FRAME_SHARE * (ended - began);
 }
@@ -234,10 +241,52 @@ function showFigure(state) {
     if (state.previewShown === null) return;
     state.previewShown = null;
     restorePlotlyFrame(state.gd);
-    if (state.previewByPlotly) {
+    if (state.previewByPlotly || state.behind) {
         state.previewByPlotly = false;
+        state.behind = false;
         window.Plotly.react(state.gd, state.figure.data, state.figure.layout, state.config);
     }
+}
+
+// A slider step's figure that differs from the one drawn only where a plan does (the app says
+// so: the same `paintBase`), painted over it as a drag's frame is (frame_painter.js), in a few
+// milliseconds where Plotly.react takes tens: the scene's shapes and labels; the plan's cells,
+// sums, colour-bar ticks and title. plotly.js is then behind what is shown, and catches up
+// (`catchUp`) before anything reads it: the pointer coming onto the chart (hover labels, clicks,
+// the mode bar's export), a new width. False when the painter cannot draw it.
+function paintStep(state, figure) {
+    const gd = state.gd;
+    if (!state.figure || figure.layout.height !== gd._fullLayout?.height) return false;
+    if (figure.layout.width !== gd._fullLayout.width) return false;
+    const [heat, rowSums, columnSums] = figure.data;
+    let painted;
+    if (heat?.type === "heatmap") {
+        const traces = {
+            0: { z: heat.z, zmin: heat.zmin, zmax: heat.zmax,
+                "colorbar.ticktext": heat.colorbar?.ticktext },
+        };
+        if (Array.isArray(rowSums?.text)) traces[1] = { text: rowSums.text };
+        if (Array.isArray(columnSums?.text)) traces[2] = { text: columnSums.text };
+        const frame = { layout: { "title.text": figure.layout.title?.text }, traces };
+        painted = paintHeatmapFrame(gd, figure, frame);
+    } else {
+        const layout = { shapes: figure.layout.shapes ?? [],
+            annotations: figure.layout.annotations ?? [] };
+        painted = paintSceneFrame(gd, layout, "step");
+    }
+    if (painted) {
+        state.behind = true;
+        state.previewShown = null;
+    }
+    return painted;
+}
+
+function catchUp(state) {
+    if (!state.behind || window.__uotvizPreview) return;
+    state.behind = false;
+    state.previewShown = null;
+    restorePlotlyFrame(state.gd);
+    window.Plotly.react(state.gd, state.figure.data, state.figure.layout, state.config);
 }
 
 function schedulePreview(state) {
@@ -253,6 +302,7 @@ function resized(state) {
     const width = widthOf(state.host);
     if (width <= 0 || !window.Plotly || !state.gd._fullLayout) return;
     if (state.gd._fullLayout.width !== width) {
+        catchUp(state);
         sizeBox(state, width, state.gd._fullLayout.height);
         window.Plotly.relayout(state.gd, { width });
     }
@@ -280,6 +330,7 @@ export default function ({ data, parentElement, setStateValue, setTriggerValue }
             border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 3px; padding: 4px 7px;
             white-space: nowrap; box-shadow: 0 1px 3px rgba(0, 0, 0, 0.15);`;
         box.append(gd, tip);
+        box.addEventListener("pointerenter", () => catchUp(state));
         host.appendChild(box);
         state = host.__uotvizChart = { host, box, gd, tip, pending: null, busy: null, timer: null };
         state.id = Math.random().toString(36).slice(2);

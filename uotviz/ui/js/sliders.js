@@ -35,7 +35,7 @@ const PLAY_TOTAL_MS = 6000; // ... and a longer one about 6 s ...
 const PLAY_FASTEST_MS = 50; // ... unless that is faster than this per point
 const PLAY_WAIT_MS = 2000; // a walk starts when its frames have come, or after this at most
 const REST_MS = 80; // a pointer resting this long on a slider asks for its frames ...
-const IDLE_MS = 250; // ... and, after a drag's last step, once nothing has moved for this long
+const IDLE_MS = 600; // ... and, after a drag's last step, still there after this long
 
 function build(host, sliders) {
     const root = document.createElement("div");
