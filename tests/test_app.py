@@ -568,7 +568,7 @@ def test_the_url_sets_the_widgets_and_follows_them() -> None:
 
 def _synced_url(at: AppTest) -> dict[str, str | None]:
     """The parameters the view's URL element writes into the address bar at a slider step
-    (``uotviz.ui.urlstate.sync_url``; None: removed)."""
+    (``uotviz.ui.state.sync_url``; None: removed)."""
     (element,) = [
         element
         for element in at.get("bidi_component")

@@ -31,7 +31,7 @@ from uotviz.stats import STRATEGIES, Setting, StatsOptions, compute_stats, image
 from uotviz.ui import params
 from uotviz.ui.image_page import keep_image_page_state
 from uotviz.ui.picker import open_image
-from uotviz.ui.urlstate import show_url_notice, write_url
+from uotviz.ui.state import show_url_notice, write_url
 from uotviz.ui.view import solve_device
 
 __all__ = ["NO_COMPARISON", "STRATEGY_LABELS", "TABLE_KEY", "dataset_page"]

@@ -16,7 +16,7 @@ from uotviz.sources import DataSource
 from uotviz.ui.picker import pick_image
 from uotviz.ui.presentation import PRESENT_KEY, hide_chrome, presenting
 from uotviz.ui.settings import drawn_predictions, figure_format, simulation_settings
-from uotviz.ui.urlstate import show_url_notice, write_url
+from uotviz.ui.state import show_url_notice, write_url
 from uotviz.ui.view import load_image, matching_problem, matching_view, needs_simulation
 
 __all__ = ["IMAGE_PAGE_KEYS", "PAPER_URL", "image_page", "keep_image_page_state"]

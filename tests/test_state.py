@@ -1,6 +1,7 @@
-"""The URL codec: every parameter round-trips, each kind of bad value is rejected on its own with a
-message naming the parameter and what is allowed, the slider scales' ends (0, inf) survive, and a
-slider value off the scale snaps to the nearest position with a message naming it."""
+"""The shareable state's URL codec (pure, no session): every parameter round-trips, each kind of
+bad value is rejected on its own with a message naming the parameter and what is allowed, the
+slider scales' ends (0, inf) survive, a slider value off the scale snaps to the nearest position
+with a message naming it, and the table's fields are applied in the order the widgets need."""
 
 from __future__ import annotations
 
@@ -12,13 +13,15 @@ from uotviz.figure1 import PRESETS
 from uotviz.matching import ANCHOR_SETS, COST_PRESETS
 from uotviz.sliders import CUSTOM, EPS_VALUES, TAU_VALUES
 from uotviz.sources import CONFIGURED, DEMO, UPLOAD
-from uotviz.urlstate import (
+from uotviz.ui.state import (
     ANCHOR_PARAMS,
     COST_PARAMS,
+    FIELDS,
     PARAMETERS,
     PRESET_PARAMS,
     SHOWN_CHARS,
     SOURCE_PARAMS,
+    Stage,
     decode,
     encode,
     scale_text,
@@ -244,3 +247,14 @@ def test_messages_quote_at_most_40_characters_of_a_value() -> None:
         assert f"{name}='{text[:39]}…'" in message, message
         assert text[:41] not in message
         assert len(message) < 200
+
+
+def test_each_value_is_applied_after_those_it_overrides() -> None:
+    """An anchor mode brings its cost and c∅, a cost its weights, a preset its ε, τ1, τ2: the
+    link's explicit values must come later, to override them."""
+    order = list(Stage)
+    stage = {field.name: order.index(field.stage) for field in FIELDS}
+    assert stage["anchors"] < stage["cost"] < stage["w_l1"] < stage["c0"]
+    assert stage["source"] < stage["image"]
+    assert stage["preset"] < stage["eps"] == stage["tau1"] == stage["tau2"]
+    assert {field.stage for field in FIELDS if field.name.startswith("w_")} == {Stage.WEIGHTS}
