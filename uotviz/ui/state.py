@@ -5,7 +5,8 @@ Every shareable value is one :class:`Field` of :data:`FIELDS`: its URL query par
 session-state key (the key of the widget that shows it), the kind of value it holds (a
 :class:`Choice`, an :class:`Integer`, a number in a :class:`Range`, or a position of a
 :class:`Scale`: how URL text is read and checked, and how a value is written), the :class:`Stage`
-at which a link's value is applied to the session. The table is used both ways:
+at which a link's value is applied to the session, and the page whose URL carries it. The table
+is used both ways:
 
 - URL → session, once per session (:func:`restore_from_url`, before any widget is created):
   :func:`decode` keeps the valid values, and the values are applied stage by stage, through the
@@ -50,8 +51,13 @@ parameter       session-state key    allowed values
                                      the nearest of :data:`~uotviz.sliders.TAU_VALUES` (a
                                      finite number above 100 to 100, only ``inf`` to ∞)
 ``tau2``        ``tau2``             as ``tau1``
+``strategy``    ``dataset_strategy`` the Dataset page's matching: ``uot`` or ``coco-eval``
+``iou``         ``dataset_iou``      the Dataset page's IoU threshold, a number in [0.05, 1]
+``compare``     ``dataset_compare``  the Dataset page's comparison: a panel, ``c`` ... ``h``,
+                                     or ``none``
 ==============  ===================  =========================================================
 
+The last three are written only on the Dataset page's URL; the others on both pages'.
 Snapping (:func:`~uotviz.sliders.snap`) keeps 0 at 0 and goes by log distance otherwise; a value
 beyond a scale's positive finite positions goes to the nearest of them (``eps=5000`` to 1,
 ``eps=1e-9`` to 0.001). ``eps=inf`` is rejected rather than snapped: infinite regularisation is a
@@ -76,6 +82,7 @@ from uotviz.matching import ANCHOR_SETS
 from uotviz.readout import escape_markdown
 from uotviz.sliders import CUSTOM, EPS_VALUES, TAU_VALUES, snap
 from uotviz.sources import CONFIGURED, DEMO, UPLOAD
+from uotviz.stats import STRATEGIES
 from uotviz.ui import params
 from uotviz.ui.js import asset_text
 from uotviz.ui.presentation import PRESENT_KEY
@@ -83,9 +90,14 @@ from uotviz.ui.presentation import PRESENT_KEY
 __all__ = [
     "ANCHOR_PARAMS",
     "BACKGROUND_RANGE",
+    "COMPARE_PARAMS",
     "COST_PARAMS",
+    "DATASET_PAGE",
     "DRAWN_RANGE",
     "FIELDS",
+    "IMAGE_PAGE",
+    "IOU_RANGE",
+    "NO_COMPARISON",
     "PARAMETERS",
     "PRESENT_PARAMS",
     "PRESET_PARAMS",
@@ -94,6 +106,7 @@ __all__ = [
     "SEED_RANGE",
     "SHOWN_CHARS",
     "SOURCE_PARAMS",
+    "STRATEGY_PARAMS",
     "TOP_K_RANGE",
     "WEIGHT_RANGE",
     "Choice",
@@ -113,6 +126,13 @@ __all__ = [
     "sync_url",
     "write_url",
 ]
+
+IMAGE_PAGE = "image"
+DATASET_PAGE = "dataset"
+"""The pages, as :class:`Field` and :func:`write_url` name them (their URL paths)."""
+
+NO_COMPARISON = "none"
+"""The Dataset page's comparison selector's entry for no comparison."""
 
 SHOWN_CHARS = 40
 """The most characters of a URL value a message quotes (a longer one is cut, ending in "…")."""
@@ -304,6 +324,15 @@ PRESET_PARAMS: dict[str, str] = {
 PRESENT_PARAMS: dict[str, bool] = {"1": True, "0": False}
 """``present`` values: presentation mode on or off."""
 
+STRATEGY_PARAMS: dict[str, str] = {strategy: strategy for strategy in STRATEGIES}
+"""``strategy`` values: the Dataset page's matching (:data:`uotviz.stats.STRATEGIES`)."""
+
+COMPARE_PARAMS: dict[str, str] = {
+    NO_COMPARISON: NO_COMPARISON,
+    **{preset.panel: preset.name for preset in PRESETS},
+}
+"""``compare`` values: no comparison, or the preset the Dataset page compares with."""
+
 WEIGHT_RANGE = Range(0.0, 100.0)
 BACKGROUND_RANGE = Range(0.0, 2.0)
 SCORE_RANGE = Range(0.0, 1.0)
@@ -311,6 +340,7 @@ TOP_K_RANGE = Range(0, 10_000, integer=True)
 SEED_RANGE = Range(0, 2**31 - 1, integer=True)
 QUERIES_RANGE = Range(1, 1000, integer=True)
 DRAWN_RANGE = Range(5, 300, integer=True, step=5)
+IOU_RANGE = Range(0.05, 1.0)
 
 # ------------------------------------------------------------------ the table
 
@@ -356,6 +386,7 @@ class Field:
         key: its session-state key (the key of the widget that shows it).
         kind: how URL text is read and checked, and how the value is written.
         stage: when a link's value is applied to the session.
+        page: the one page whose URL carries it (:data:`DATASET_PAGE`); None: every page's.
         written: whether :func:`encode` writes it, given all the values.
     """
 
@@ -363,6 +394,7 @@ class Field:
     key: str
     kind: Kind
     stage: Stage = Stage.PLAIN
+    page: str | None = None
     written: Callable[[Mapping[str, object]], bool] = _always
 
 
@@ -386,6 +418,9 @@ FIELDS: tuple[Field, ...] = (
     Field("eps", "eps", Scale(EPS_VALUES), Stage.SLIDERS),
     Field("tau1", "tau1", Scale(TAU_VALUES), Stage.SLIDERS),
     Field("tau2", "tau2", Scale(TAU_VALUES), Stage.SLIDERS),
+    Field("strategy", "dataset_strategy", Choice(STRATEGY_PARAMS), page=DATASET_PAGE),
+    Field("iou", "dataset_iou", IOU_RANGE, page=DATASET_PAGE),
+    Field("compare", "dataset_compare", Choice(COMPARE_PARAMS), page=DATASET_PAGE),
 )
 """Every shareable value, in the order the URL lists them."""
 
@@ -516,15 +551,16 @@ def show_url_notice() -> None:
     )
 
 
-def _current_query() -> dict[str, str]:
-    """The query the session's values give."""
+def _page_query(page: str) -> dict[str, str]:
+    """The query the session's values give on ``page``'s URL."""
     state = st.session_state
-    return encode({field.key: state.get(field.key) for field in FIELDS})
+    return encode({f.key: state.get(f.key) for f in FIELDS if f.page in (None, page)})
 
 
-def write_url() -> None:
-    """Write the current values to the URL, touching only the parameters that changed."""
-    current = _current_query()
+def write_url(page: str) -> None:
+    """Write the current values to ``page``'s URL (:data:`IMAGE_PAGE`, :data:`DATASET_PAGE`),
+    touching only the parameters that changed, and removing those it does not carry."""
+    current = _page_query(page)
     query = st.query_params
     for name, text in current.items():
         if query.get(name) != text:
@@ -540,9 +576,9 @@ _url_element = st.components.v2.component(
 
 
 def sync_url() -> None:
-    """Write the current values into the browser's address bar, in place (see the module's
-    docstring); an element that shows nothing."""
-    current = _current_query()
+    """Write the Image page's current values into the browser's address bar, in place (see the
+    module's docstring), removing those it does not carry; an element that shows nothing."""
+    current = _page_query(IMAGE_PAGE)
     _url_element(
         key="url_sync",
         data={
