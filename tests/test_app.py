@@ -626,6 +626,18 @@ def test_bad_url_values_warn_and_the_app_still_renders() -> None:
     assert at.query_params["eps"] == "0.05"  # the URL now says what is shown
 
 
+def test_in_presentation_mode_bad_url_values_are_said_in_the_page_not_over_the_sliders() -> None:
+    """A toast sits top right, over the sliders of presentation mode: the notice is a warning in
+    the page there, above the sliders, once."""
+    at = _app_at({"present": "1", "eps": "abc"})
+    assert not at.toast
+    (warning,) = at.warning
+    assert "eps='abc' is not a finite number ≥ 0" in _shown(warning.value)
+    assert at.session_state["eps"] == 0.05  # the default
+    at.run()
+    assert not at.warning  # once
+
+
 def test_a_url_asking_for_an_unconfigured_dataset_warns_and_shows_the_demo() -> None:
     at = _app_at({"source": "configured", "image": "3"})
     assert "not available" in _shown(at.toast[0].value)

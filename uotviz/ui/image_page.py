@@ -70,7 +70,9 @@ def image_page(
     max_drawn = drawn_predictions()
     figure_format()
     image_id = pick_image(source)
-    show_url_notice()  # what the link asked for and did not get: the source, the image, values
+    # What the link asked for and did not get: the source, the image, values. In presentation
+    # mode in the page, not as a toast, which would cover the sliders (top right).
+    show_url_notice(inline=presenting())
     if image_id is None:
         st.stop()
 

@@ -539,16 +539,19 @@ def note_url_problem(message: str) -> None:
     st.session_state.setdefault(_PROBLEMS, []).append(message)
 
 
-def show_url_notice() -> None:
-    """What the link asked for and did not get, in one notice that stays until it is closed
-    (a toast: it does not push the picture down); once."""
+def show_url_notice(inline: bool = False) -> None:
+    """What the link asked for and did not get, in one notice; once. By default a toast that
+    stays until it is closed (it does not push the page down); ``inline``: a warning in the
+    page, where it covers nothing (presentation mode, whose sliders sit where a toast goes)."""
     problems = st.session_state.pop(_PROBLEMS, None)
     if not problems:
         return
     lines = "\n".join(f"- {escape_markdown(problem)}" for problem in problems)  # shown as text
-    st.toast(
-        f"**Some of this link's values were not used:**\n\n{lines}", icon="⚠️", duration="infinite"
-    )
+    notice = f"**Some of this link's values were not used:**\n\n{lines}"
+    if inline:
+        st.warning(notice, icon="⚠️")
+    else:
+        st.toast(notice, icon="⚠️", duration="infinite")
 
 
 def _page_query(page: str) -> dict[str, str]:
