@@ -369,6 +369,7 @@ class Stage(Enum):
 
 
 def _always(values: Mapping[str, object]) -> bool:
+    """A field written whenever it has a value."""
     return True
 
 
