@@ -568,7 +568,7 @@ def test_the_url_sets_the_widgets_and_follows_them() -> None:
 
 def _synced_url(at: AppTest) -> dict[str, str | None]:
     """The parameters the view's URL element writes into the address bar at a slider step
-    (``uotviz.ui.urlstate.sync_url``; None: removed)."""
+    (``uotviz.ui.state.sync_url``; None: removed)."""
     (element,) = [
         element
         for element in at.get("bidi_component")
@@ -624,6 +624,18 @@ def test_bad_url_values_warn_and_the_app_still_renders() -> None:
     assert at.session_state["tau1"] == INF
     np.testing.assert_allclose(_matrix(at, COST), FIGURE1_COST, atol=5e-5)
     assert at.query_params["eps"] == "0.05"  # the URL now says what is shown
+
+
+def test_in_presentation_mode_bad_url_values_are_said_in_the_page_not_over_the_sliders() -> None:
+    """A toast sits top right, over the sliders of presentation mode: the notice is a warning in
+    the page there, above the sliders, once."""
+    at = _app_at({"present": "1", "eps": "abc"})
+    assert not at.toast
+    (warning,) = at.warning
+    assert "eps='abc' is not a finite number ≥ 0" in _shown(warning.value)
+    assert at.session_state["eps"] == 0.05  # the default
+    at.run()
+    assert not at.warning  # once
 
 
 def test_a_url_asking_for_an_unconfigured_dataset_warns_and_shows_the_demo() -> None:

@@ -21,6 +21,7 @@ import uotviz.ui.dataset_page as dataset_page
 from uotviz.data.dataset import load_dataset
 from uotviz.sources import demo_config
 from uotviz.stats import COLUMNS, Setting, StatsOptions, compute_stats
+from uotviz.ui.state import NO_COMPARISON
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 IMAGE_TITLE = "uotviz: detection matching as unbalanced optimal transport"
@@ -288,3 +289,68 @@ def test_anchor_mode_is_refused_with_a_message() -> None:
     assert not at.exception
     assert any("not on anchors" in info.value for info in at.info)
     assert not at.dataframe
+
+
+def _dataset_app_at(query: dict[str, str]) -> AppTest:
+    """The app opened on the Dataset page's URL carrying ``query``."""
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.query_params.update(query)
+    return _open(at, "dataset")
+
+
+def test_the_url_sets_the_matching_its_iou_and_the_comparison() -> None:
+    at = _dataset_app_at({"strategy": "coco-eval", "iou": "0.75", "compare": "d", "preset": "f"})
+    assert not at.toast and not at.error
+    assert at.radio(key="dataset_strategy").value == "coco-eval"
+    assert at.number_input(key="dataset_iou").value == 0.75
+    assert at.selectbox(key="dataset_compare").value == "Hungarian (d)"
+    assert at.selectbox(key="dataset_setting").value == "Unbalanced OT (f)"
+    expected = _demo_stats(strategy="coco-eval", iou=0.75, compare=Setting.from_panel("d"))
+    pd.testing.assert_frame_equal(_table(at), expected, check_dtype=False, atol=1e-6)
+    query = at.query_params
+    assert (query["strategy"], query["iou"], query["compare"]) == ("coco-eval", "0.75", "d")
+
+
+def test_changing_the_matching_and_the_comparison_writes_the_url() -> None:
+    at = _dataset_app()
+    query = at.query_params
+    assert (query["strategy"], query["iou"], query["compare"]) == ("uot", "0.5", "none")
+    at.radio(key="dataset_strategy").set_value("coco-eval").run()
+    at.number_input(key="dataset_iou").set_value(0.7).run()
+    at.selectbox(key="dataset_compare").set_value("Best prediction (e)").run()
+    assert not at.exception
+    query = at.query_params
+    assert (query["strategy"], query["iou"], query["compare"]) == ("coco-eval", "0.7", "e")
+    at.selectbox(key="dataset_compare").set_value(NO_COMPARISON).run()
+    assert at.query_params["compare"] == "none"
+
+
+def test_a_dataset_link_opened_on_the_image_page_waits_for_the_dataset_page() -> None:
+    """The Image page's URL does not carry the Dataset page's values, but a link's values are
+    kept in the session until the Dataset page shows them (its widgets persist per session)."""
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.query_params.update({"strategy": "coco-eval", "compare": "h", "image": "3"})
+    at.run()
+    assert not at.exception and _title(at) == IMAGE_TITLE
+    assert not {"strategy", "iou", "compare"} & set(at.query_params)
+    _open(at, "dataset")
+    assert at.radio(key="dataset_strategy").value == "coco-eval"
+    assert at.selectbox(key="dataset_compare").value == "Unbalanced OT (h)"
+    assert (at.query_params["strategy"], at.query_params["compare"]) == ("coco-eval", "h")
+    _open(at, "image")
+    assert not {"strategy", "iou", "compare"} & set(at.query_params)
+    _open(at, "dataset")
+    assert at.radio(key="dataset_strategy").value == "coco-eval"  # kept across the visit
+
+
+def test_bad_dataset_values_in_the_url_are_named_with_what_is_allowed() -> None:
+    at = _dataset_app_at({"strategy": "hungarian", "iou": "2", "compare": "custom"})
+    (notice,) = at.toast
+    shown = _shown(notice.value)
+    assert "strategy='hungarian' is not one of uot, coco-eval; ignored." in shown
+    assert "iou='2' is not a number in [0.05, 1]; ignored." in shown
+    assert "compare='custom' is not one of none, c, d, e, f, g, h; ignored." in shown
+    assert at.radio(key="dataset_strategy").value == "uot"  # the defaults
+    assert at.number_input(key="dataset_iou").value == StatsOptions.iou
+    assert at.selectbox(key="dataset_compare").value == NO_COMPARISON
+    assert (at.query_params["strategy"], at.query_params["compare"]) == ("uot", "none")

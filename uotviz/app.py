@@ -26,7 +26,7 @@ from uotviz.ui.dataset_page import dataset_page
 from uotviz.ui.image_page import image_page
 from uotviz.ui.settings import cost_settings
 from uotviz.ui.sources import choose_source
-from uotviz.ui.urlstate import restore_from_url
+from uotviz.ui.state import restore_from_url
 
 SOLVER_THREADS = 1
 """torch's CPU threads for the app's solves. A slider step solves one small problem (at most a

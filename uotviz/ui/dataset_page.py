@@ -31,19 +31,22 @@ from uotviz.stats import STRATEGIES, Setting, StatsOptions, compute_stats, image
 from uotviz.ui import params
 from uotviz.ui.image_page import keep_image_page_state
 from uotviz.ui.picker import open_image
-from uotviz.ui.urlstate import show_url_notice, write_url
+from uotviz.ui.state import (
+    DATASET_PAGE,
+    IOU_RANGE,
+    NO_COMPARISON,
+    show_url_notice,
+    write_url,
+)
 from uotviz.ui.view import solve_device
 
-__all__ = ["NO_COMPARISON", "STRATEGY_LABELS", "TABLE_KEY", "dataset_page"]
+__all__ = ["STRATEGY_LABELS", "TABLE_KEY", "dataset_page"]
 
 STRATEGY_LABELS = {
     "uot": "Transport plan at the setting",
     "coco-eval": "COCOeval's matching",
 }
 """How the page names each of :data:`uotviz.stats.STRATEGIES`."""
-
-NO_COMPARISON = "none"
-"""The comparison selector's entry for no comparison."""
 
 TABLE_KEY = "dataset_table"
 """The per-image table's key (its selection is ``st.session_state[TABLE_KEY]``)."""
@@ -122,8 +125,8 @@ def _controls() -> tuple[str, float, Setting | None]:
     )
     iou = row.number_input(
         "IoU threshold (COCOeval)",
-        min_value=0.05,
-        max_value=1.0,
+        min_value=IOU_RANGE.low,
+        max_value=IOU_RANGE.high,
         step=0.05,
         key="dataset_iou",
         width=170,
@@ -282,7 +285,7 @@ def dataset_page(
     source's messages); a selected row switches to ``image_page``."""
     keep_image_page_state()
     _page(header, source, settings, image_page)
-    write_url()  # the settings shown, so that the address opens this page as it is
+    write_url(DATASET_PAGE)  # the settings shown, so that the address opens this page as it is
 
 
 def _page(

@@ -16,7 +16,7 @@ from uotviz.sources import DataSource
 from uotviz.ui.picker import pick_image
 from uotviz.ui.presentation import PRESENT_KEY, hide_chrome, presenting
 from uotviz.ui.settings import drawn_predictions, figure_format, simulation_settings
-from uotviz.ui.urlstate import show_url_notice, write_url
+from uotviz.ui.state import IMAGE_PAGE, show_url_notice, write_url
 from uotviz.ui.view import load_image, matching_problem, matching_view, needs_simulation
 
 __all__ = ["IMAGE_PAGE_KEYS", "PAPER_URL", "image_page", "keep_image_page_state"]
@@ -70,7 +70,9 @@ def image_page(
     max_drawn = drawn_predictions()
     figure_format()
     image_id = pick_image(source)
-    show_url_notice()  # what the link asked for and did not get: the source, the image, values
+    # What the link asked for and did not get: the source, the image, values. In presentation
+    # mode in the page, not as a toast, which would cover the sliders (top right).
+    show_url_notice(inline=presenting())
     if image_id is None:
         st.stop()
 
@@ -95,4 +97,5 @@ def image_page(
         st.caption(image_caption(scene, problem, "anchors" if settings.anchors else "predictions"))
     problem_key = f"{source.key}|{image_id}|{settings}|{simulation}"
     matching_view(source, image_id, settings, problem, image, problem_key, max_drawn, plotly_url)
-    write_url()  # after the view, whose widgets may have changed values (a step writes its own)
+    # After the view, whose widgets may have changed values (a step writes its own).
+    write_url(IMAGE_PAGE)

@@ -23,7 +23,7 @@ from uotviz.browse import (
 from uotviz.data.demo import FIGURE1_IMAGE_ID
 from uotviz.sources import DEMO, DataSource
 from uotviz.ui.presentation import presentation_toggle
-from uotviz.ui.urlstate import requested_image
+from uotviz.ui.state import requested_image
 
 __all__ = ["open_image", "pick_image"]
 

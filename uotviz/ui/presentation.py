@@ -12,7 +12,7 @@ import streamlit as st
 __all__ = ["PRESENT_KEY", "hide_chrome", "presentation_toggle", "presenting"]
 
 PRESENT_KEY = "present"
-"""The toggle's session key and URL parameter."""
+"""The toggle's session key (the URL parameter is ``present``: :mod:`uotviz.ui.state`)."""
 
 _CHROME_CSS = """
 <style>

@@ -13,7 +13,7 @@ import streamlit as st
 from uotviz.costs import CostWeights
 from uotviz.matching import COST_PRESETS, CostSettings
 from uotviz.readout import weights_preset
-from uotviz.urlstate import (
+from uotviz.ui.state import (
     BACKGROUND_RANGE,
     DRAWN_RANGE,
     QUERIES_RANGE,

@@ -31,7 +31,7 @@ from uotviz.sources import (
     load_uploads,
     upload_key,
 )
-from uotviz.ui.urlstate import note_url_problem
+from uotviz.ui.state import note_url_problem
 
 __all__ = ["choose_source"]
 

@@ -67,8 +67,8 @@ from uotviz.ui.extras import coco_eval_section, gallery_section
 from uotviz.ui.heap import settle_heap
 from uotviz.ui.params import frames_path, transport_controls
 from uotviz.ui.presentation import presenting
+from uotviz.ui.state import sync_url
 from uotviz.ui.table import sortable_table
-from uotviz.ui.urlstate import sync_url
 
 __all__ = ["load_image", "matching_problem", "matching_view", "needs_simulation"]
 

@@ -1,6 +1,7 @@
-"""The URL codec: every parameter round-trips, each kind of bad value is rejected on its own with a
-message naming the parameter and what is allowed, the slider scales' ends (0, inf) survive, and a
-slider value off the scale snaps to the nearest position with a message naming it."""
+"""The shareable state's URL codec (pure, no session): every parameter round-trips, each kind of
+bad value is rejected on its own with a message naming the parameter and what is allowed, the
+slider scales' ends (0, inf) survive, a slider value off the scale snaps to the nearest position
+with a message naming it, and the table's fields are applied in the order the widgets need."""
 
 from __future__ import annotations
 
@@ -10,15 +11,23 @@ import pytest
 
 from uotviz.figure1 import PRESETS
 from uotviz.matching import ANCHOR_SETS, COST_PRESETS
-from uotviz.sliders import CUSTOM, EPS_VALUES, TAU_VALUES
+from uotviz.sliders import CUSTOM, EPS_VALUES, TAU_VALUES, preset_names
 from uotviz.sources import CONFIGURED, DEMO, UPLOAD
-from uotviz.urlstate import (
+from uotviz.stats import STRATEGIES, StatsOptions
+from uotviz.ui.state import (
     ANCHOR_PARAMS,
+    COMPARE_PARAMS,
     COST_PARAMS,
+    DATASET_PAGE,
+    FIELDS,
+    IOU_RANGE,
+    NO_COMPARISON,
     PARAMETERS,
     PRESET_PARAMS,
     SHOWN_CHARS,
     SOURCE_PARAMS,
+    STRATEGY_PARAMS,
+    Stage,
     decode,
     encode,
     scale_text,
@@ -44,6 +53,9 @@ CUSTOM_VALUES = {
     "eps": 0.001,
     "tau1": math.inf,
     "tau2": 0.0,
+    "dataset_strategy": "coco-eval",
+    "dataset_iou": 0.75,
+    "dataset_compare": "Hungarian (d)",
 }
 
 
@@ -82,6 +94,9 @@ def test_a_named_cost_is_written_without_its_weights() -> None:
         ("cost_preset", COST_PARAMS, {*COST_PRESETS, CUSTOM}),
         ("anchor_mode", ANCHOR_PARAMS, {"None", *(name.split()[0] for name in ANCHOR_SETS)}),
         ("preset", PRESET_PARAMS, {*(preset.name for preset in PRESETS), CUSTOM}),
+        ("dataset_strategy", STRATEGY_PARAMS, set(STRATEGIES)),
+        # the Dataset page's "Compare with" entries: no comparison, or a preset (not Custom)
+        ("dataset_compare", COMPARE_PARAMS, {NO_COMPARISON, *preset_names()} - {CUSTOM}),
     ],
 )
 def test_every_choice_has_a_url_word_and_round_trips(key, choices, expected) -> None:
@@ -154,6 +169,12 @@ BAD = [
     ("tau1", "big", "100, inf"),
     ("tau2", "-0.01", "0, 0.01"),
     ("tau2", "", "0, 0.01"),
+    ("strategy", "hungarian", "uot, coco-eval"),
+    ("iou", "0", "a number in [0.05, 1]"),
+    ("iou", "1.5", "a number in [0.05, 1]"),
+    ("iou", "half", "a number in [0.05, 1]"),
+    ("compare", "b", "none, c, d, e, f, g, h"),
+    ("compare", "custom", "none, c, d, e, f, g, h"),  # Custom is not a setting to compare with
 ]
 
 
@@ -244,3 +265,33 @@ def test_messages_quote_at_most_40_characters_of_a_value() -> None:
         assert f"{name}='{text[:39]}…'" in message, message
         assert text[:41] not in message
         assert len(message) < 200
+
+
+def test_the_dataset_pages_values_are_read_with_their_words() -> None:
+    values, messages = decode({"strategy": "COCO-eval", "iou": "0.5", "compare": "none"})
+    assert messages == []
+    assert values == {
+        "dataset_strategy": "coco-eval",
+        "dataset_iou": 0.5,
+        "dataset_compare": NO_COMPARISON,
+    }
+    assert encode({"dataset_compare": "Unbalanced OT (f)"}) == {"compare": "f"}
+    # the IoU range is the Dataset page's widget's, and includes its default
+    assert IOU_RANGE.low <= StatsOptions.iou <= IOU_RANGE.high
+
+
+def test_only_the_dataset_pages_url_carries_its_values() -> None:
+    carried = {field.name for field in FIELDS if field.page == DATASET_PAGE}
+    assert carried == {"strategy", "iou", "compare"}
+    assert all(field.page in (None, DATASET_PAGE) for field in FIELDS)
+
+
+def test_each_value_is_applied_after_those_it_overrides() -> None:
+    """An anchor mode brings its cost and c∅, a cost its weights, a preset its ε, τ1, τ2: the
+    link's explicit values must come later, to override them."""
+    order = list(Stage)
+    stage = {field.name: order.index(field.stage) for field in FIELDS}
+    assert stage["anchors"] < stage["cost"] < stage["w_l1"] < stage["c0"]
+    assert stage["source"] < stage["image"]
+    assert stage["preset"] < stage["eps"] == stage["tau1"] == stage["tau2"]
+    assert {field.stage for field in FIELDS if field.name.startswith("w_")} == {Stage.WEIGHTS}
