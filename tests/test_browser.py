@@ -270,12 +270,21 @@ FITTED_JS = """(selector) => {
 }"""
 
 
+# What plotly.js holds of each chart: its title, the draws counted by COUNT_DRAWS_JS, its order
+# when the counting began, its width, whether its traces were computed again, its column's width.
+_CHART_STATE = """(selector) => [...document.querySelectorAll(selector)].map((gd) => ({
+    title: gd.layout.title.text, draws: gd.__draws, before: gd.__before,
+    width: gd.layout.width, computed: gd.calcdata !== gd.__calcdata,
+    column: Math.floor(gd.parentElement.getBoundingClientRect().width),
+}))"""
+
+
 def test_a_slider_step_redraws_the_scene_and_the_plan_once_in_place(
     chromium_executable: str, app_server: str
 ) -> None:
-    """The scene and the plan stay mounted and are redrawn once per slider step, the cost not at
-    all, each at its column's width, also after the window is resized (see
-    ``uotviz.ui.charts.live_chart``)."""
+    """The scene and the plan stay mounted; a slider step is painted over them, and plotly.js
+    draws it once when the pointer comes onto them, the cost not at all, each at its column's
+    width, also after the window is resized (see ``uotviz.ui.charts.live_chart``)."""
     with _app_page(chromium_executable, app_server, COUNT_DRAWS_JS) as page:
         page.wait_for_function(FITTED_JS, arg=GRAPH_DIVS)
         _wait_idle(page)
@@ -298,14 +307,7 @@ def test_a_slider_step_redraws_the_scene_and_the_plan_once_in_place(
         # the address bar says what is shown, without a history entry per step
         assert "eps=0.06&" in page.url or page.url.endswith("eps=0.06"), page.url
         assert page.evaluate("() => history.length") == history
-        charts = page.evaluate(
-            """(selector) => [...document.querySelectorAll(selector)].map((gd) => ({
-                title: gd.layout.title.text, draws: gd.__draws, before: gd.__before,
-                width: gd.layout.width, computed: gd.calcdata !== gd.__calcdata,
-                column: Math.floor(gd.parentElement.getBoundingClientRect().width),
-            }))""",
-            GRAPH_DIVS,
-        )
+        charts = page.evaluate(_CHART_STATE, GRAPH_DIVS)
         assert [chart["before"] for chart in charts] == [0, 1, 2], charts  # the same elements
         # the step is painted over the charts (plotly.js draws nothing), the plan's new title
         # among what is painted
@@ -315,14 +317,7 @@ def test_a_slider_step_redraws_the_scene_and_the_plan_once_in_place(
         # plotly.js draws it once the pointer comes onto the charts
         _catch_up(page)
         assert page.locator(".js-plotly-plot g.uotviz-frame").count() == 0
-        charts = page.evaluate(
-            """(selector) => [...document.querySelectorAll(selector)].map((gd) => ({
-                title: gd.layout.title.text, draws: gd.__draws, before: gd.__before,
-                width: gd.layout.width, computed: gd.calcdata !== gd.__calcdata,
-                column: Math.floor(gd.parentElement.getBoundingClientRect().width),
-            }))""",
-            GRAPH_DIVS,
-        )
+        charts = page.evaluate(_CHART_STATE, GRAPH_DIVS)
         scene, cost, plan = charts
         assert "figure1_coffee.jpg" in scene["title"] and "ε = 0.06" in plan["title"], charts
         assert (scene["draws"], cost["draws"], plan["draws"]) == (1, 0, 1), charts

@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 from PIL import Image
+from plotly.io.json import to_json_plotly
 
 from uotviz.matching import CostSettings, build_matching_problem
 from uotviz.plots.matrices import app_matrix_figure, unvalidated_figure
@@ -22,7 +23,7 @@ from uotviz.plots.scene import scene_figure
 from uotviz.readout import plan_title
 from uotviz.sources import DEMO, demo_config, load_configured
 from uotviz.transport import solve
-from uotviz.ui.charts import FONT, prepare_figure, step_texts, valid_width
+from uotviz.ui.charts import FONT, figure_dict, prepare_figure, step_texts, valid_width
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +109,16 @@ def test_preparing_twice_sends_the_same_figure(demo_figures) -> None:
     once = pio.to_json(prepare_figure(fig, 400, selectable=True), validate=False)
     twice = pio.to_json(prepare_figure(fig, 400, selectable=True), validate=False)
     assert once == twice
+
+
+def test_a_figure_is_written_as_plotly_writes_it(demo_figures) -> None:
+    """The live charts write a figure from plotly.py's own data and layout (no deep copy):
+    the same JSON as plotly.io.to_json, and the figure left as it was."""
+    for name, fig in demo_figures.items():
+        fig = prepare_figure(go.Figure(fig.to_dict(), _validate=False), 500, selectable=False)
+        before = pio.to_json(fig, validate=False)
+        assert to_json_plotly(figure_dict(fig)) == before, name
+        assert pio.to_json(fig, validate=False) == before, name
 
 
 def test_the_data_revision_follows_the_traces(demo_figures) -> None:
