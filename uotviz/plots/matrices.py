@@ -199,6 +199,7 @@ def matrix_heatmap(
             "side": "top",
             "title": {"text": col_title, "standoff": 6},
             "tickfont": {"size": 15},
+            "tickangle": 0,  # column letters upright: turned, crowded ones overlap illegibly
             "showgrid": False,
         },
         "yaxis": {

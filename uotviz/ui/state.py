@@ -542,17 +542,19 @@ def note_url_problem(message: str) -> None:
 
 def show_url_notice(inline: bool = False) -> None:
     """What the link asked for and did not get, in one notice; once. By default a toast that
-    stays until it is closed (it does not push the page down); ``inline``: a warning in the
-    page, where it covers nothing (presentation mode, whose sliders sit where a toast goes)."""
+    stays until it is closed (it does not push the page down); ``inline``: one line of small
+    text in the page, where it covers nothing and pushes the picture down by a line only
+    (presentation mode, whose sliders sit where a toast goes)."""
     problems = st.session_state.pop(_PROBLEMS, None)
     if not problems:
         return
+    if inline:
+        said = " · ".join(escape_markdown(problem) for problem in problems)  # shown as text
+        st.caption(f"⚠️ Not used from this link: {said}")
+        return
     lines = "\n".join(f"- {escape_markdown(problem)}" for problem in problems)  # shown as text
     notice = f"**Some of this link's values were not used:**\n\n{lines}"
-    if inline:
-        st.warning(notice, icon="⚠️")
-    else:
-        st.toast(notice, icon="⚠️", duration="infinite")
+    st.toast(notice, icon="⚠️", duration="infinite")
 
 
 def _page_query(page: str) -> dict[str, str]:
