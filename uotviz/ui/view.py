@@ -435,25 +435,26 @@ def _paint_base(*parts: object) -> str:
     return hashlib.blake2b(repr(parts).encode(), digest_size=8).hexdigest()
 
 
-def _scene_base(
-    problem_key: str, image: OpenedImage | None, highlight: tuple[int | None, int | None],
-    max_drawn: int,
-) -> str | None:  # fmt: skip
-    """The scene's ``paint_base``: its figure keeps everything but its shapes and labels from
-    one plan to the next at the same image, width, style and cap on drawn predictions, except
-    with a highlight (the ground truths' outlines, traces, fade with the plan); None then."""
-    if highlight != (None, None):
+def _scene_base(problem_key: str, image: OpenedImage | None, options: dict) -> str | None:
+    """The scene's ``paint_base`` for its :func:`_scene_options`: its figure keeps everything
+    but its shapes and labels from one plan to the next at the same image, width, style and cap
+    on drawn predictions, except with a highlight (the ground truths' outlines, traces, fade
+    with the plan); None then."""
+    if (options["highlight_pred"], options["highlight_gt"]) != (None, None):
         return None
-    options = _scene_options(highlight, max_drawn)
     return _paint_base(
-        problem_key, image is None, options["figure_width_px"], options["style"], max_drawn
+        problem_key,
+        image is None,
+        options["figure_width_px"],
+        options["style"],
+        options["max_predictions"],
     )
 
 
 def _scene_options(highlight: tuple[int | None, int | None], max_drawn: int) -> dict:
-    """What the scene's figure and its drag frames share: the highlight, the cap on drawn
-    predictions, the column's width (once the browser has measured it: the picture's height
-    follows it, and its labels are laid out at that scale) and the style."""
+    """What the scene's figure and its drag frames share (taken once per run): the highlight,
+    the cap on drawn predictions, the column's width (once the browser has measured it: the
+    picture's height follows it, and its labels are laid out at that scale) and the style."""
     return {
         "highlight_pred": highlight[0],
         "highlight_gt": highlight[1],
@@ -468,11 +469,10 @@ def _scene_chart(
     image: OpenedImage | None,
     problem: MatchingProblem,
     plan: np.ndarray,
-    highlight: tuple[int | None, int | None],
-    max_drawn: int,
+    options: dict,
 ) -> go.Figure:
-    """The matching drawn on the picture, sized for the scene column (raises ValueError when
-    it cannot be drawn)."""
+    """The matching drawn on the picture with the :func:`_scene_options` ``options``, sized for
+    the scene column (raises ValueError when it cannot be drawn)."""
     return scene_figure(
         None if image is None else image.image,
         scene.width,
@@ -482,7 +482,7 @@ def _scene_chart(
         # Plotly reads a few HTML tags in titles (links among them): the name is text.
         title=f"{html.escape(scene.file_name)}: the matching on the image",
         picture_url=None if image is None else picture_url(image, "scene"),
-        **_scene_options(highlight, max_drawn),
+        **options,
     )
 
 
@@ -491,8 +491,7 @@ def _frames_asked_for(
     params: tuple[float, float, float],
     scene: Scene,
     image: OpenedImage | None,
-    highlight: tuple[int | None, int | None],
-    max_drawn: int,
+    options: dict,
     matrices: _Matrices,
     plotly_url: str | None,
 ) -> tuple[FrameSet | None, FrameSet | None]:
@@ -505,7 +504,7 @@ def _frames_asked_for(
     scenes, plans = _path_frames(
         problem,
         path.points,
-        lambda plan: _scene_overlay(scene, image, problem, plan, highlight, max_drawn),
+        lambda plan: _scene_overlay(scene, image, problem, plan, options),
         None
         if matrices.plan is None
         else lambda plan, at: plan_update(
@@ -545,17 +544,17 @@ def _scene_overlay(
     image: OpenedImage | None,
     problem: MatchingProblem,
     plan: np.ndarray,
-    highlight: tuple[int | None, int | None],
-    max_drawn: int,
+    options: dict,
 ) -> dict:
-    """What ``plan`` draws on the scene of :func:`_scene_chart` (shapes and annotations)."""
+    """What ``plan`` draws on the scene of :func:`_scene_chart` with the same ``options``
+    (shapes and annotations)."""
     return scene_overlay(
         image is not None,
         scene.width,
         scene.height,
         problem,
         plan,
-        **_scene_options(highlight, max_drawn),
+        **options,
     )
 
 
@@ -621,13 +620,14 @@ def matching_view(
     else:
         matrix_columns = _matrix_columns(matrices)  # below the scene and the side panel
     with scene_col:
+        scene_options = _scene_options(highlight, max_drawn)
         try:
-            figure = _scene_chart(scene, image, problem, plan, highlight, max_drawn)
+            figure = _scene_chart(scene, image, problem, plan, scene_options)
         except ValueError as error:
             st.error(f"The scene cannot be drawn: {escape_markdown(str(error))}")
         else:
             scene_frames, plan_frames = _frames_asked_for(
-                problem, params, scene, image, highlight, max_drawn, matrices, plotly_url
+                problem, params, scene, image, scene_options, matrices, plotly_url
             )
             live_chart(
                 figure,
@@ -636,7 +636,7 @@ def matching_view(
                 on_click=lambda: _scene_clicked(problem),
                 config=_chart_config(f"{_stem(scene.file_name)}_scene"),
                 frames=scene_frames,
-                paint_base=_scene_base(problem_key, image, highlight, max_drawn),
+                paint_base=_scene_base(problem_key, image, scene_options),
             )
     if matrix_columns is not None:
         _show_matrices(matrices, matrix_columns, _stem(scene.file_name), plotly_url, plan_frames)
