@@ -19,10 +19,12 @@ c_bg = 0.5), and a padded batch of 16 DETR-like images (POT solves them one by o
     python bench/bench_solver.py --sweep    # only the 25-value parameter sweeps (seconds)
     python bench/bench_solver.py --app-threads [--busy 1]  # the app's solves: threads compared
 
-``--sweep`` times instead :func:`uotviz.sweep.sweep_plans` (one batched solve of all the values
-that need the iterative solver) against the same 25 values solved one after the other, each
-warm-started from the previous one's potentials, on the Figure 1 cost and on the demo's coins
-image (27 predictions x 24 ground truths), and prints the largest difference between the plans.
+``--sweep`` times instead a slider's walk (its 43 or 33 positions, the others fixed) solved by
+:func:`uotviz.sweep.plans_along` both ways: one batched solve of all the points that need the
+iterative solver, and a chain of solves one after the other, each warm-started from the previous
+one's potentials; on the Figure 1 cost, the demo's coins image (27 predictions x 24 ground
+truths) and the coins with 300 simulated DETR queries. It prints the ratio, the way the app takes
+(``auto``), the largest difference between the two ways' plans, and the slowest walk of each.
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from uotviz import figure1  # noqa: E402
 from uotviz.anchors import ssd300_anchors, ssd512_anchors  # noqa: E402
 from uotviz.costs import anchor_cost, matching_cost, pad_ground_truths  # noqa: E402
-from uotviz.sweep import SWEEP_PARAMETERS, sweep_plans, sweep_values  # noqa: E402
+from uotviz.sliders import slider_walk  # noqa: E402
+from uotviz.sweep import CHAIN_FROM_ENTRIES, plans_along, sweep_plans  # noqa: E402
 from uotviz.transport import solve  # noqa: E402
 
 INF = math.inf
@@ -178,24 +181,10 @@ def time_to_accuracy(run, settings, reference, accuracy, repeats, budget_s=20.0)
     return None
 
 
-def sequential_sweep(cost, parameter, values, fixed, tol):
-    """The values solved one by one, each warm-started from the previous solve's potentials
-    (none after an exact eps = 0 corner, nor between eps = 0 and eps > 0)."""
-    plans, previous, previous_eps = [], None, None
-    index = SWEEP_PARAMETERS.index(parameter)
-    for value in values:
-        params = list(fixed)
-        params[index] = value
-        eps = params[0]
-        warm = previous if previous_eps is not None and (previous_eps > 0) == (eps > 0) else None
-        result = solve(cost, *params, tol=tol, warm_start=warm)
-        plans.append(result.plan)
-        previous, previous_eps = result.potentials, eps
-    return plans
-
-
 def sweep_costs(device):
-    """The Figure 1 cost and the demo's coins image cost (default cost settings)."""
+    """The Figure 1 cost, the demo's coins image cost (default cost settings), and the coins with
+    300 simulated DETR queries."""
+    from uotviz.data.simulate import simulate_detr
     from uotviz.matching import CostSettings, build_matching_problem
     from uotviz.sources import DEMO, demo_config, load_configured
 
@@ -206,46 +195,65 @@ def sweep_costs(device):
     )
     scene = load_configured(DEMO, demo_config()).dataset.scene(7)
     coins = build_matching_problem(scene, CostSettings()).cost
-    return [("Figure 1", fig1.to(device)), ("coins", coins.to(device))]
+    queries = simulate_detr(
+        scene.ground_truths, (scene.width, scene.height), num_queries=300, seed=0
+    )
+    detr = build_matching_problem(scene, CostSettings(), queries).cost
+    return [
+        ("Figure 1", fig1.to(device)),
+        ("coins", coins.to(device)),
+        ("coins 300q", detr.to(device)),
+    ]
 
 
 def sweep_benchmark(device: str, repeats: int) -> None:
-    """Batched sweeps against 25 sequential warm-started solves, in the same run."""
+    """A slider's walk (every position of its scale, the others fixed) solved as one batch and
+    as a chain of warm-started solves (:func:`uotviz.sweep.plans_along`'s two ways), in the same
+    run; ``auto`` names the way the app takes."""
     header = (
-        f"{'cost':10s} {'N x M+1':>8s} {'sweep':>5s} {'fixed (eps, tau1, tau2)':>24s} "
-        f"{'batched':>10s} {'sequential':>11s} {'ratio':>6s} {'max diff':>9s}"
+        f"{'cost':10s} {'N x M+1':>8s} {'slider':>6s} {'fixed (eps, tau1, tau2)':>24s} "
+        f"{'batch':>10s} {'chain':>10s} {'ratio':>6s} {'auto':>6s} {'max diff':>9s}"
     )
     print(header)
     print("-" * len(header))
-    ratios = []
+    worst = {"batch": 0.0, "chain": 0.0, "auto": 0.0}
     for name, cost in sweep_costs(device):
-        for parameter, fixed in [
-            ("τ2", (0.05, INF, INF)),
-            ("ε", (0.05, INF, INF)),
-            ("τ2", (0.05, 1.0, INF)),
-            ("ε", (0.05, 1.0, 1.0)),
-            ("τ1", (0.0, 1.0, 1.0)),
+        for slider, fixed in [
+            ("eps", (0.05, INF, INF)),
+            ("tau2", (0.05, INF, INF)),
+            ("tau1", (0.0, 1.0, INF)),
+            ("tau2", (0.0, 1.0, 1.0)),
+            ("tau1", (0.01, 1.0, INF)),
+            ("tau1", (1.0, 1.0, INF)),
+            ("tau2", (1.0, 1.0, 1.0)),
         ]:
-            values = sweep_values(parameter)
-            batched = sweep_plans(cost, parameter, values, fixed)
-            sequential = sequential_sweep(cost, parameter, values, fixed, 1e-6)
-            diff = max(float((a - b).abs().max()) for a, b in zip(batched, sequential, strict=True))
-            batched_s = median_time(
-                functools.partial(sweep_plans, cost, parameter, values, fixed), repeats
+            points = slider_walk(fixed, slider)
+            seconds = {}
+            plans = {}
+            for how in ("batch", "chain"):
+                run = functools.partial(plans_along, cost, points, how=how)
+                plans[how] = run()
+                seconds[how] = median_time(run, repeats if cost.numel() < 2000 else 3)
+            auto = "chain" if cost.numel() >= CHAIN_FROM_ENTRIES and device == "cpu" else "batch"
+            for how in ("batch", "chain"):
+                worst[how] = max(worst[how], seconds[how])
+            worst["auto"] = max(worst["auto"], seconds[auto])
+            diff = max(
+                float((a - b).abs().max())
+                for a, b in zip(plans["batch"], plans["chain"], strict=True)
             )
-            sequential_s = median_time(
-                functools.partial(sequential_sweep, cost, parameter, values, fixed, 1e-6), repeats
-            )
-            ratios.append(batched_s / sequential_s)
             fixed_text = ", ".join("inf" if v == INF else f"{v:g}" for v in fixed)
             print(
-                f"{name:10s} {f'{cost.shape[0]}x{cost.shape[1]}':>8s} {parameter:>5s} "
-                f"{f'({fixed_text})':>24s} {batched_s * 1e3:8.2f}ms {sequential_s * 1e3:9.2f}ms "
-                f"{ratios[-1]:6.3f} {diff:9.1e}",
+                f"{name:10s} {f'{cost.shape[0]}x{cost.shape[1]}':>8s} {slider:>6s} "
+                f"{f'({fixed_text})':>24s} {seconds['batch'] * 1e3:8.1f}ms "
+                f"{seconds['chain'] * 1e3:8.1f}ms {seconds['batch'] / seconds['chain']:6.2f} "
+                f"{auto:>6s} {diff:9.1e}",
                 flush=True,
             )
-    geo = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
-    print(f"\ngeometric-mean time ratio batched/sequential over {len(ratios)} sweeps: {geo:.3f}")
+    print(
+        "\nslowest walk: batch {batch:.0f} ms, chain {chain:.0f} ms, the app's choice "
+        "{auto:.0f} ms".format(**{k: v * 1e3 for k, v in worst.items()})
+    )
 
 
 def _spin() -> None:
@@ -308,7 +316,7 @@ def main() -> None:
     parser.add_argument(
         "--sweep",
         action="store_true",
-        help="only the 25-value sweeps: one batched solve against 25 sequential warm-started ones",
+        help="only slider walks: one batched solve against a chain of warm-started ones",
     )
     parser.add_argument(
         "--app-threads",

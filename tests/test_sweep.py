@@ -261,6 +261,55 @@ def test_a_walk_between_presets_is_one_batched_solve(
         assert torch.allclose(plan, real_solve(fig1.cost, *point).plan, atol=1e-5, rtol=0), point
 
 
+@pytest.mark.parametrize("slider", ["eps", "tau1", "tau2"])
+def test_a_large_cost_is_solved_as_a_warm_started_chain(
+    slider: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From CHAIN_FROM_ENTRIES entries on, every point of a slider's walk is solved on its own,
+    in order, each iterative solve warm-started from the one before; every plan is still the
+    independent cold solve's, and POT's at a point inside the walk."""
+    from uotviz.sliders import slider_walk
+
+    generator = torch.Generator().manual_seed(3)
+    cost = torch.rand(90, 23, generator=generator, dtype=torch.float64) * 2
+    assert cost.numel() >= sweep_module.CHAIN_FROM_ENTRIES
+    points = slider_walk((0.05, 1.0, 1.0), slider)
+    warm_starts: list[object] = []
+    real_solve = sweep_module.solve
+
+    def spy_solve(cost_, eps, tau1, tau2, **kwargs):
+        warm_starts.append(kwargs.get("warm_start"))
+        return real_solve(cost_, eps, tau1, tau2, **kwargs)
+
+    def no_batch(*args, **kwargs):
+        raise AssertionError("a large cost is not batched")
+
+    monkeypatch.setattr(sweep_module, "solve", spy_solve)
+    monkeypatch.setattr(sweep_module, "solve_batch_params", no_batch)
+    plans = plans_along(cost, points)
+    assert len(warm_starts) == len(points)
+    assert sum(warm is not None for warm in warm_starts) >= len(points) - 3
+    for point, plan in zip(points, plans, strict=True):
+        assert torch.allclose(plan, real_solve(cost, *point).plan, atol=1e-5, rtol=0), point
+    inside = points[len(points) // 2]
+    assert min(inside) > 0.0 and max(inside) < math.inf
+    assert np.allclose(plans[len(points) // 2].numpy(), pot_plan(cost.numpy(), *inside), atol=1e-4)
+
+
+def test_both_ways_give_the_same_plans(fig1: MatchingProblem) -> None:
+    """``how`` forces the batch or the chain; on the Figure 1 cost both give the independent
+    solves' plans, and an unknown way is refused."""
+    points = walk(preset_values(figure1.PRESETS[0]), preset_values(figure1.PRESETS[5]))
+    batch = plans_along(fig1.cost, points, how="batch")
+    chain = plans_along(fig1.cost, points, how="chain")
+    for point, a, b in zip(points, batch, chain, strict=True):
+        alone = solve(fig1.cost, *point).plan
+        assert torch.allclose(a, alone, atol=1e-5, rtol=0), point
+        assert torch.allclose(b, alone, atol=1e-5, rtol=0), point
+    with pytest.raises(ValueError, match="how must be"):
+        plans_along(fig1.cost, points, how="fast")
+
+
 def test_bad_points(fig1: MatchingProblem) -> None:
     assert plans_along(fig1.cost, []) == []
     with pytest.raises(ValueError, match=r"\(eps, tau1, tau2\)"):

@@ -527,7 +527,8 @@ def _path_frames(
     dragged slider, :func:`uotviz.sliders.slider_walk`, or the points of a Play's walk,
     :func:`uotviz.sliders.walk`), as the live charts' frames, one per point in that order: the
     scene's layout (``scene_at``) and the plan's update (``plan_at``; None: no plan drawn). The
-    plans come from one batched solve (:func:`uotviz.sweep.plans_along`, each equal to
+    plans come from :func:`uotviz.sweep.plans_along` (one batched solve, or for a large cost a
+    chain of warm-started ones; each equal to
     :func:`~uotviz.transport.solve` at its point to within its tolerance)."""
     plans = plans_along(problem.cost.to(solve_device()), points)
     scenes, plan_updates = [], []
