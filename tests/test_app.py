@@ -20,6 +20,9 @@ from uotviz.figure1 import PRESETS
 from uotviz.plots.scene import scene_height
 from uotviz.readout import MAX_DRAWN_ROWS
 from uotviz.sliders import CUSTOM, EPS_VALUES, TAU_VALUES, positions_key, preset_names
+from uotviz.ui.params import PLAY_OPEN
+from uotviz.ui.picker import FILTERS_OPEN
+from uotviz.ui.settings import COST_SETTINGS_OPEN
 
 INF = math.inf
 APP = Path(__file__).resolve().parent.parent / "app.py"
@@ -272,6 +275,13 @@ def _image_id(at: AppTest) -> int:
     return at.selectbox(key="image_id").value
 
 
+def _open(at: AppTest, key: str) -> AppTest:
+    """Open the expander or popover ``key`` (its widgets are drawn only while it is open), as
+    a click on it does."""
+    at.session_state[key] = True
+    return at.run()
+
+
 def _button(at: AppTest, label: str):
     return next(button for button in at.button if button.label.startswith(label))
 
@@ -313,6 +323,7 @@ def test_crowded_coins_image_and_anchor_mode(app: AppTest) -> None:
     for eps in (0.0, 0.05, 1.0):
         _move(app, eps=eps).run()
         assert not app.exception, eps
+    _open(app, COST_SETTINGS_OPEN)
     app.selectbox(key="anchor_mode").set_value("SSD300").run()
     assert not app.exception
     # anchor mode switches to SSD's cost: 1 - IoU with c∅ = 0.5
@@ -351,6 +362,7 @@ def test_the_drawn_predictions_slider_limits_the_picture(app: AppTest) -> None:
 
 
 def test_cost_settings_and_highlights_raise_nothing(app: AppTest) -> None:
+    _open(app, COST_SETTINGS_OPEN)
     for preset in ("1 − IoU", "L1", "DETR (class 2, L1 5, GIoU 2)", "1 − GIoU"):
         app.selectbox(key="cost_preset").set_value(preset).run()
         assert not app.exception, preset
@@ -362,6 +374,16 @@ def test_cost_settings_and_highlights_raise_nothing(app: AppTest) -> None:
     app.slider(key="score_threshold").set_value(0.0).run()
     app.number_input(key="top_k").set_value(2).run()
     assert _matrix(app, PLAN).shape[0] == 2
+    # closed, the expander draws no widget, and the settings stay
+    app.session_state[COST_SETTINGS_OPEN] = False
+    app.run()
+    assert not [box for box in app.number_input if box.key == "top_k"]
+    _button(app, "next image").click().run()
+    _button(app, "◀ previous image").click().run()
+    assert _matrix(app, PLAN).shape[0] == 2
+    _open(app, COST_SETTINGS_OPEN)
+    assert app.number_input(key="top_k").value == 2
+    assert app.selectbox(key="cost_preset").value == "Custom"
     app.selectbox(key="highlight_pred").set_value(0).run()
     app.selectbox(key="highlight_gt").set_value(1).run()
     assert not app.exception
@@ -370,6 +392,7 @@ def test_cost_settings_and_highlights_raise_nothing(app: AppTest) -> None:
 
 
 def test_filters_narrow_the_image_list(app: AppTest) -> None:
+    _open(app, FILTERS_OPEN)
     app.number_input(key="min_objects").set_value(10).run()
     assert not app.exception
     options = list(app.selectbox(key="image_id").options)
@@ -553,6 +576,7 @@ def test_the_url_sets_the_widgets_and_follows_them() -> None:
     assert at.session_state["eps"] == 0.01
     assert (at.session_state["tau1"], at.session_state["tau2"]) == (0.01, 100)
     assert _preset_box(at).value == CUSTOM
+    _open(at, COST_SETTINGS_OPEN)
     assert at.selectbox(key="cost_preset").value == "1 − IoU"
     assert at.slider(key="max_drawn").value == 25
     assert "ε = 0.01," in _chart(at, PLAN)["layout"]["title"]["text"]
@@ -587,6 +611,7 @@ def test_a_slider_step_writes_the_same_url_in_the_browser() -> None:
         at.query_params
     )
     assert synced["eps"] == "0.2" and synced["w_l1"] is None  # a named cost: no weights
+    _open(at, COST_SETTINGS_OPEN)
     at.selectbox(key="cost_preset").set_value(CUSTOM).run()
     assert _synced_url(at)["w_l1"] == at.query_params["w_l1"]
 
@@ -604,6 +629,7 @@ def test_the_default_view_writes_every_parameter_and_reopens_the_same() -> None:
     assert query["image"] == str(FIGURE1_IMAGE_ID) and query["tau1"] == "inf"
     assert query["source"] == "demo" and query["cost"] == "giou"
     again = _app_at({**query, "w_l1": "3"})  # weights override the named cost: Custom
+    _open(again, COST_SETTINGS_OPEN)
     assert again.selectbox(key="cost_preset").value == CUSTOM
     assert again.query_params["w_l1"] == "3.0" and "cost" in again.query_params
 
@@ -812,6 +838,7 @@ def test_play_sets_the_start_and_sends_the_walk_to_the_sliders_and_its_frames() 
     sliders send its last point, dragging nothing), neither is sent again."""
     at = _app_at({"image": "1"})
     c, h = (next(p for p in PRESETS if p.panel == panel) for panel in "ch")
+    _open(at, PLAY_OPEN)
     at.selectbox(key="play_from").set_value(c.name)
     at.selectbox(key="play_to").set_value(h.name).run()
     assert not at.exception
@@ -845,12 +872,18 @@ def test_play_sets_the_start_and_sends_the_walk_to_the_sliders_and_its_frames() 
     assert _sliders_data(at)["play"] is None
     assert _frames(at, SCENE) is None and _frames(at, PLAN) is None
     assert _preset_box(at).value == h.name
-    # a second Play is a new one (the sliders play a walk once per id)
+    # a second Play is a new one (the sliders play a walk once per id); Play closed the popover,
+    # and the ends chosen stayed while it was closed
+    assert not at.session_state[PLAY_OPEN]
+    assert not [box for box in at.selectbox if box.key == "play_from"]
+    _open(at, PLAY_OPEN)
+    assert at.selectbox(key="play_from").value == c.name
     at.button(key="play_button").click().run()
     assert _sliders_data(at)["play"]["id"] == play["id"] + 1
 
 
 def test_play_between_a_preset_and_itself_has_nothing_to_play(app: AppTest) -> None:
+    _open(app, PLAY_OPEN)
     default = app.button(key="play_button")
     assert not default.disabled  # (c) -> (d) by default
     app.selectbox(key="play_to").set_value(app.selectbox(key="play_from").value).run()

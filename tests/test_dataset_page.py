@@ -21,6 +21,7 @@ import uotviz.ui.dataset_page as dataset_page
 from uotviz.data.dataset import load_dataset
 from uotviz.sources import demo_config
 from uotviz.stats import COLUMNS, Setting, StatsOptions, compute_stats
+from uotviz.ui.settings import COST_SETTINGS_OPEN
 from uotviz.ui.state import NO_COMPARISON
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
@@ -219,12 +220,16 @@ def test_the_image_pages_choices_outlive_a_visit_to_the_dataset_page() -> None:
     at.run()
     at.selectbox(key="image_id").set_value(5).run()
     at.slider(key="max_drawn").set_value(25).run()
+    at.session_state[COST_SETTINGS_OPEN] = True  # the expander opened: its widgets are drawn
+    at.run()
     at.selectbox(key="cost_preset").set_value("1 − IoU").run()
     _open(at, "dataset")
     assert "cost 1 − IoU" in " ".join(c.value for c in at.caption)
     _open(at, "image")
     assert at.selectbox(key="image_id").value == 5
     assert at.slider(key="max_drawn").value == 25
+    at.session_state[COST_SETTINGS_OPEN] = True  # the page switch closed it
+    at.run()
     assert at.selectbox(key="cost_preset").value == "1 − IoU"
     assert not at.warning, [w.value for w in at.warning]
 
@@ -285,6 +290,8 @@ def test_a_bad_configured_dataset_gives_its_reason_on_the_dataset_page(
 
 def test_anchor_mode_is_refused_with_a_message() -> None:
     at = _dataset_app()
+    at.session_state[COST_SETTINGS_OPEN] = True
+    at.run()
     at.selectbox(key="anchor_mode").set_value("SSD300").run()
     assert not at.exception
     assert any("not on anchors" in info.value for info in at.info)

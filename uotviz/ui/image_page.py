@@ -13,6 +13,7 @@ from streamlit.delta_generator import DeltaGenerator
 from uotviz.matching import CostSettings
 from uotviz.readout import escape_markdown, image_caption
 from uotviz.sources import DataSource
+from uotviz.ui.hidden import keep_values
 from uotviz.ui.picker import pick_image
 from uotviz.ui.presentation import PRESENT_KEY, hide_chrome, presenting
 from uotviz.ui.settings import drawn_predictions, figure_format, simulation_settings
@@ -41,10 +42,7 @@ def keep_image_page_state() -> None:
     """Keep this page's widget values while another page is shown (call it there, before any
     widget): Streamlit forgets a widget's value in a run that does not draw the widget, unless
     the value is set again from the script."""
-    state = st.session_state
-    for key in IMAGE_PAGE_KEYS:
-        if key in state:
-            state[key] = state[key]
+    keep_values(IMAGE_PAGE_KEYS)
 
 
 def image_page(

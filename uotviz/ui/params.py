@@ -41,6 +41,7 @@ from uotviz.sliders import (
     snap,
     walk,
 )
+from uotviz.ui.hidden import drawn_while_open
 from uotviz.ui.js import asset_text
 
 __all__ = [
@@ -67,7 +68,7 @@ _SLIDERS_KEY = "transport_sliders"
 _SESSION_KEY = "slider_session"  # an id of the session, for the sliders to see a new one
 _PLAY_KEY = "slider_play"  # the last walk asked for: {name, path: [positions per point], id}
 _PLAY_ENDS = ("play_from", "play_to")  # the keys of the selectors of the walk's two ends
-_PLAY_POPOVER = "play_popover"  # whether Play's popover is open (closed by its button)
+PLAY_OPEN = "play_popover"  # whether Play's popover is open (closed by its button)
 _PLAY_WIDTH_PX = 230  # a selector of one end: the longest preset name and the arrow
 _HELP = {
     "eps": "Entropic regularisation, in cost units. 0: no entropy (exact solution).",
@@ -159,15 +160,17 @@ def transport_controls() -> tuple[float, float, float]:
         args=(key,),
         width=_PRESET_WIDTH_PX,
     )
-    # Before the sliders, which stretch over the rest of the row.
-    _play_controls(
-        row.popover(
-            "▶ Play",
-            help="Play the picture from one limit case to another",
-            key=_PLAY_POPOVER,
-            on_change="rerun",  # tracks whether it is open, so that Play can close it
-        )
+    # Before the sliders, which stretch over the rest of the row. Its widgets are drawn only
+    # while it is open (uotviz.ui.hidden); Play closes it.
+    drawn = drawn_while_open(PLAY_OPEN, _PLAY_ENDS)
+    play = row.popover(
+        "▶ Play",
+        help="Play the picture from one limit case to another",
+        key=PLAY_OPEN,
+        on_change="rerun",
     )
+    if drawn:
+        _play_controls(play)
     sliders = [
         {
             "name": name,
@@ -237,7 +240,7 @@ def _play_clicked() -> None:
     state.eps, state.tau1, state.tau2 = preset_values(start)
     slider_moved()
     state[FRAMES_FOR] = PLAY  # this run sends the walk's frames
-    state[_PLAY_POPOVER] = False  # closed: it would cover the picture being played
+    state[PLAY_OPEN] = False  # closed: it would cover the picture being played
     previous = state.get(_PLAY_KEY) or {}
     state[_PLAY_KEY] = {
         "name": PLAY,

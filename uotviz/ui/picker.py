@@ -22,10 +22,14 @@ from uotviz.browse import (
 )
 from uotviz.data.demo import FIGURE1_IMAGE_ID
 from uotviz.sources import DEMO, DataSource
+from uotviz.ui.hidden import drawn_while_open
 from uotviz.ui.presentation import presentation_toggle
 from uotviz.ui.state import requested_image
 
 __all__ = ["open_image", "pick_image"]
+
+FILTERS_OPEN = "image_filters_open"
+"""Whether the image filters' expander is open (its widgets are drawn only then)."""
 
 
 def _reset_for(source: DataSource) -> None:
@@ -72,16 +76,18 @@ def pick_image(source: DataSource) -> int | None:
         st.warning(f"{source.kind}: the annotations hold no usable image.")
         return None
 
-    with st.sidebar.expander("Image filters"):
-        st.number_input("Minimum number of objects", min_value=0, step=1, key="min_objects")
+    state = st.session_state
+    drawn = drawn_while_open(FILTERS_OPEN, ("min_objects", "categories"))
+    filters = st.sidebar.expander("Image filters", key=FILTERS_OPEN, on_change="rerun")
+    if drawn:  # its widgets only while it is open (uotviz.ui.hidden)
+        filters.number_input("Minimum number of objects", min_value=0, step=1, key="min_objects")
         categories = dict(index.categories)
-        st.multiselect(
+        filters.multiselect(
             "Categories (images with any of them)",
             list(categories),
             format_func=lambda cat_id: categories.get(cat_id, str(cat_id)),
             key="categories",
         )
-    state = st.session_state
     ids = filter_images(index, min_objects=state.min_objects, categories=state.categories)
     if not ids:
         st.warning("No image matches the filters; showing every image.")

@@ -9,10 +9,12 @@ to the paper's (1 − GIoU, c∅ = 0.8).
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from uotviz.costs import CostWeights
 from uotviz.matching import COST_PRESETS, CostSettings
 from uotviz.readout import weights_preset
+from uotviz.ui.hidden import drawn_while_open
 from uotviz.ui.state import (
     BACKGROUND_RANGE,
     DRAWN_RANGE,
@@ -49,6 +51,16 @@ _WEIGHT_KEYS = {
     "l1_weight": ("w_l1", "L1 (normalised cx, cy, w, h)"),
     "class_weight": ("w_class", "class (−p̂)"),
 }
+COST_SETTINGS_OPEN = "cost_settings_open"
+"""Whether the cost settings' expander is open (its widgets are drawn only then)."""
+_COST_WIDGETS = (
+    "cost_preset",
+    *(key for key, _ in _WEIGHT_KEYS.values()),
+    "background_cost",
+    "anchor_mode",
+    "score_threshold",
+    "top_k",
+)
 
 
 def _set_weights(weights: CostWeights) -> None:
@@ -91,9 +103,26 @@ def init_cost_settings() -> None:
 
 
 def cost_settings() -> CostSettings:
-    """The sidebar's cost expander; returns the settings (plain values)."""
+    """The sidebar's cost expander (its widgets drawn only while it is open,
+    :mod:`uotviz.ui.hidden`); returns the settings (plain values)."""
     init_cost_settings()
-    with st.sidebar.expander("Cost settings", expanded=False):
+    drawn = drawn_while_open(COST_SETTINGS_OPEN, _COST_WIDGETS)
+    panel = st.sidebar.expander("Cost settings", key=COST_SETTINGS_OPEN, on_change="rerun")
+    if drawn:
+        _cost_widgets(panel)
+    state = st.session_state
+    return CostSettings(
+        weights=_weights(),
+        background_cost=float(state.background_cost),
+        anchors=ANCHOR_MODES[state.anchor_mode],
+        score_threshold=float(state.score_threshold),
+        top_k=int(state.top_k) or None,
+    )
+
+
+def _cost_widgets(panel: DeltaGenerator) -> None:
+    """The cost settings' widgets, in ``panel``."""
+    with panel:
         st.selectbox(
             "Cost",
             [*COST_PRESETS, CUSTOM],
@@ -143,14 +172,6 @@ def cost_settings() -> CostSettings:
             key="top_k",
             help="Keep at most this many predictions, highest scores first.",
         )
-    state = st.session_state
-    return CostSettings(
-        weights=_weights(),
-        background_cost=float(state.background_cost),
-        anchors=ANCHOR_MODES[state.anchor_mode],
-        score_threshold=float(state.score_threshold),
-        top_k=int(state.top_k) or None,
-    )
 
 
 def simulation_settings() -> tuple[int, int]:
