@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 import torch
+from plotly.io.json import to_json_plotly
 
 from tests.plotly_checks import assert_validation_changes_nothing
 from uotviz import figure1
@@ -20,8 +23,10 @@ from uotviz.plots.matrices import (
     figure1_matrices,
     plan_figure,
     plan_scale,
+    unvalidated_figure,
 )
 from uotviz.transport import solve
+from uotviz.ui.charts import figure_dict
 
 ROWS, COLS = ["1", "2", "3", "4", "5"], ["A", "B", "∅"]
 
@@ -139,6 +144,23 @@ def _figure1_plans() -> dict[str, np.ndarray]:
         preset.name: solve(cost, preset.eps, preset.tau1, preset.tau2).plan.numpy()
         for preset in figure1.PRESETS
     }
+
+
+def test_an_unvalidated_figure_keeps_its_lists_and_writes_what_plotly_writes() -> None:
+    """plotly.py deep-copies what a figure is made of; the lists of an unvalidated figure are
+    not copied again, and the figure writes the same JSON as one made of plain lists."""
+    z = [[0.1, 0.2], [0.3, 0.4]]
+    data = [{"type": "heatmap", "z": z, "customdata": [[[0, 0], [0, 1]], [[1, 0], [1, 1]]]}]
+    layout = {"shapes": [{"type": "rect", "x0": 0, "x1": 1, "y0": 0, "y1": 1}], "height": 300}
+    fig = unvalidated_figure(data, layout)
+    kept = fig._data[0]["z"]
+    assert copy.deepcopy(kept) is kept and kept == z
+    assert copy.deepcopy(fig._layout["shapes"]) is fig._layout["shapes"]
+    plain = go.Figure(data=data, layout={"template": {}, **layout}, _validate=False)
+    assert to_json_plotly(figure_dict(fig)) == to_json_plotly(figure_dict(plain))
+    fig.update_layout(height=400)  # plotly.py replaces values; what was given stays
+    fig.data[0].z = [[1.0]]
+    assert layout["height"] == 300 and data[0]["z"] is z and z == [[0.1, 0.2], [0.3, 0.4]]
 
 
 def test_figure1_matrices_draws_the_cost_and_six_plans_as_heatmaps() -> None:

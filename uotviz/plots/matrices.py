@@ -47,18 +47,41 @@ _SUM_FONT = {"size": 13, "color": "#444"}
 _HEIGHT = 420
 
 
+class _Shared(list):
+    """A list that ``copy.deepcopy`` returns as it is."""
+
+    def __deepcopy__(self, memo: dict) -> _Shared:
+        return self
+
+
+def _shared(value: object) -> object:
+    """``value`` with its lists, and those of its dicts at any depth, made :class:`_Shared`."""
+    if type(value) is list:
+        return _Shared(value)
+    if type(value) is dict:
+        return {name: _shared(item) for name, item in value.items()}
+    return value
+
+
 def unvalidated_figure(data: list[dict], layout: dict) -> go.Figure:
     """A figure made of plain dicts that plotly.py does not validate, nor does it validate what
-    is later added to it.
+    is later added to it. The dicts become the figure's: do not change them afterwards.
 
     plotly.py checks every property against its schema and copies every array element by
     element; for the figures of one slider step that took longer than the solve and the drawing
-    together. The figures of this package are built from dicts whose property names the tests
-    check, by validating each kind of figure with ``go.Figure(fig.to_dict())``. Their template
-    is empty: plotly.py's default one adds 7 kB to every figure sent, and Streamlit lays its own
-    theme over the figure anyway.
+    together. Even unvalidated, it deep-copies what it is given: the figure's lists are
+    therefore ones that a deep copy leaves as they are (for the coins' scene and plan, that
+    copy was 40% of building the figures). plotly.py replaces a list when it changes a
+    property; it does not change one in place. The figures of this package are built from
+    dicts whose property names the tests check, by validating each kind of figure with
+    ``go.Figure(fig.to_dict())``. Their template is empty: plotly.py's default one adds 7 kB to
+    every figure sent, and Streamlit lays its own theme over the figure anyway.
     """
-    return go.Figure(data=data, layout={"template": {}, **layout}, _validate=False)
+    return go.Figure(
+        data=[_shared(trace) for trace in data],
+        layout=_shared({"template": {}, **layout}),
+        _validate=False,
+    )
 
 
 _DIGITS = 8
