@@ -23,7 +23,14 @@ from uotviz.plots.scene import scene_figure
 from uotviz.readout import plan_title
 from uotviz.sources import DEMO, demo_config, load_configured
 from uotviz.transport import solve
-from uotviz.ui.charts import FONT, figure_dict, prepare_figure, step_texts, valid_width
+from uotviz.ui.charts import (
+    FONT,
+    _prepared_dict,
+    figure_dict,
+    prepare_figure,
+    step_texts,
+    valid_width,
+)
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +126,26 @@ def test_a_figure_is_written_as_plotly_writes_it(demo_figures) -> None:
         before = pio.to_json(fig, validate=False)
         assert to_json_plotly(figure_dict(fig)) == before, name
         assert pio.to_json(fig, validate=False) == before, name
+
+
+def test_a_live_chart_writes_what_prepare_figure_makes(demo_figures) -> None:
+    """A live chart writes its figure from plain dicts (no plotly.py update_layout): the same
+    figure as :func:`prepare_figure` makes (keys aside, in any order), with the same data
+    revision, and the figure given left as it was."""
+    for name, fig in demo_figures.items():
+        given = pio.to_json(fig, validate=False)
+        live = json.loads(to_json_plotly(_prepared_dict(fig, 500)))
+        assert pio.to_json(fig, validate=False) == given, name
+        copy = go.Figure(fig.to_dict(), _validate=False)
+        prepared = json.loads(pio.to_json(prepare_figure(copy, 500, selectable=False)))
+        for k, trace in enumerate(prepared["data"]):  # plotly.py writes removed values as null
+            prepared["data"][k] = {key: value for key, value in trace.items() if value is not None}
+        revisions = (live["layout"].pop("datarevision"), prepared["layout"].pop("datarevision"))
+        assert live == prepared, name
+        assert all(isinstance(revision, str) and revision for revision in revisions), name
+        again = json.loads(to_json_plotly(_prepared_dict(fig, 300)))
+        assert again["layout"]["datarevision"] == revisions[0], name  # the traces, not the width
+        assert live["layout"]["title"]["text"].startswith("<b>"), name
 
 
 def test_the_data_revision_follows_the_traces(demo_figures) -> None:

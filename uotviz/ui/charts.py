@@ -119,10 +119,9 @@ def figure_dict(fig: go.Figure) -> dict:
     return {"data": fig._data, "layout": fig._layout}
 
 
-def _data_revision(fig: go.Figure) -> str:
-    """A digest of the figure's traces: equal traces, equal revision."""
-    traces = pickle.dumps(figure_dict(fig)["data"])
-    return hashlib.blake2b(traces, digest_size=8).hexdigest()
+def _data_revision(traces: Sequence[Mapping]) -> str:
+    """A digest of a figure's traces: equal traces, equal revision."""
+    return hashlib.blake2b(pickle.dumps(traces), digest_size=8).hexdigest()
 
 
 def chart_title(text: str) -> str:
@@ -147,17 +146,25 @@ def prepare_figure(fig: go.Figure, width_px: int | None, *, selectable: bool) ->
         fig = go.Figure(fig.to_dict(), _validate=False)
     for trace in fig.data:
         trace.meta = None
-    layout = fig.layout
-    title = layout.title.text if layout.title is not None else None
+    fig.update_layout(_layout_updates(figure_dict(fig), width_px, selectable=selectable))
+    return fig
+
+
+def _layout_updates(figure: Mapping, width_px: int | None, *, selectable: bool) -> dict:
+    """What :func:`prepare_figure` sets in the layout of ``figure`` (:func:`figure_dict`, its
+    traces without ``meta``), as ``update_layout``'s argument."""
+    layout = figure["layout"]
+    title = layout.get("title")
+    title = title.get("text") if isinstance(title, Mapping) else title
     updates: dict = {
         "template": False,
-        "datarevision": _data_revision(fig),
-        "font": {"family": FONT, "color": TEXT_COLOR, **(layout.font.to_plotly_json())},
+        "datarevision": _data_revision(figure["data"]),
+        "font": {"family": FONT, "color": TEXT_COLOR, **layout.get("font", {})},
         "hoverlabel": {
             "bgcolor": "white",
             "bordercolor": "rgba(49, 51, 63, 0.2)",
             "font": {"family": FONT, "color": TEXT_COLOR},
-            **layout.hoverlabel.to_plotly_json(),
+            **layout.get("hoverlabel", {}),
         },
     }
     if title and not title.startswith("<b>"):
@@ -166,10 +173,26 @@ def prepare_figure(fig: go.Figure, width_px: int | None, *, selectable: bool) ->
         updates["width"] = width_px
     if selectable:
         for name, value in _SELECTABLE.items():
-            if layout[name] is None:
+            if layout.get(name) is None:
                 updates[name] = value
-    fig.update_layout(updates)
-    return fig
+    return updates
+
+
+def _prepared_dict(fig: go.Figure, width_px: int | None) -> dict:
+    """:func:`figure_dict` of what :func:`prepare_figure` makes of ``fig`` (not selectable),
+    built from plain dicts, without plotly.py's ``update_layout`` (a tenth of a coins step's
+    run) and without changing ``fig``."""
+    figure = {
+        "data": [{name: value for name, value in trace.items()
+                  if name != "meta" and value is not None}  # step_texts leaves None
+                 for trace in figure_dict(fig)["data"]],
+        "layout": figure_dict(fig)["layout"],
+    }  # fmt: skip
+    updates = _layout_updates(figure, width_px, selectable=False)
+    layout = {name: value for name, value in figure["layout"].items() if name != "template"}
+    if "title" in updates and isinstance(layout.get("title"), Mapping):
+        updates["title"] = {**layout["title"], **updates["title"]}
+    return {"data": figure["data"], "layout": {**layout, **updates}}
 
 
 def show_chart(
@@ -329,7 +352,7 @@ def _figure_json(key: str, fig: go.Figure, width_px: int | None) -> tuple[str, d
     if kept is not None and kept[0] is fig and kept[1] == width_px:
         return kept[2], kept[3]
     hover = step_texts(fig)
-    text = to_json_plotly(figure_dict(prepare_figure(fig, width_px, selectable=False)))
+    text = to_json_plotly(_prepared_dict(fig, width_px))
     sent[key] = (fig, width_px, text, hover)  # holding the figure keeps `is` from matching
     return text, hover
 
@@ -355,7 +378,8 @@ def live_chart(
     ``plotly_url`` (no media endpoint) the figure is shown with :func:`show_chart` instead.
 
     Args:
-        fig: the figure (prepared in place, see :func:`prepare_figure`).
+        fig: the figure (sent as :func:`prepare_figure` would make it; its step texts are
+            taken out, see :func:`step_texts`).
         key: the element's key.
         plotly_url: where the browser loads plotly.js from (:func:`plotly_js_url`).
         on_click: called when a point is clicked; read it with :func:`clicked_point`.
