@@ -49,7 +49,7 @@ from uotviz import figure1  # noqa: E402
 from uotviz.anchors import ssd300_anchors, ssd512_anchors  # noqa: E402
 from uotviz.costs import anchor_cost, matching_cost, pad_ground_truths  # noqa: E402
 from uotviz.sliders import slider_walk  # noqa: E402
-from uotviz.sweep import CHAIN_FROM_ENTRIES, plans_along, sweep_plans  # noqa: E402
+from uotviz.sweep import plans_along, solves_as_chain, sweep_plans  # noqa: E402
 from uotviz.transport import solve  # noqa: E402
 
 INF = math.inf
@@ -234,7 +234,7 @@ def sweep_benchmark(device: str, repeats: int) -> None:
                 run = functools.partial(plans_along, cost, points, how=how)
                 plans[how] = run()
                 seconds[how] = median_time(run, repeats if cost.numel() < 2000 else 3)
-            auto = "chain" if cost.numel() >= CHAIN_FROM_ENTRIES and device == "cpu" else "batch"
+            auto = "chain" if solves_as_chain(cost, points) else "batch"
             for how in ("batch", "chain"):
                 worst[how] = max(worst[how], seconds[how])
             worst["auto"] = max(worst["auto"], seconds[auto])

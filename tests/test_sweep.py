@@ -296,6 +296,29 @@ def test_a_large_cost_is_solved_as_a_warm_started_chain(
     assert np.allclose(plans[len(points) // 2].numpy(), pot_plan(cost.numpy(), *inside), atol=1e-4)
 
 
+def test_which_walks_are_chained() -> None:
+    """The batch for small costs, the chain from CHAIN_FROM_ENTRIES entries, or from
+    CHAIN_AT_EPS0_FROM_ENTRIES when the walk solves points at eps = 0 with a finite tau."""
+    from uotviz.sliders import slider_walk
+
+    small = torch.ones(5, 3, dtype=torch.float64)
+    medium = torch.ones(27, 25, dtype=torch.float64)
+    large = torch.ones(90, 23, dtype=torch.float64)
+    assert small.numel() < sweep_module.CHAIN_AT_EPS0_FROM_ENTRIES <= medium.numel()
+    assert medium.numel() < sweep_module.CHAIN_FROM_ENTRIES <= large.numel()
+    at_zero = slider_walk((0.0, 1.0, math.inf), "tau1")
+    positive = slider_walk((0.05, 1.0, math.inf), "tau1")
+    corners = [(0.0, math.inf, math.inf), (0.0, 0.0, math.inf)]  # exact, never iterative
+    chained = sweep_module.solves_as_chain
+    assert [chained(small, at_zero), chained(medium, at_zero), chained(large, at_zero)] == [
+        False,
+        True,
+        True,
+    ]
+    assert [chained(small, positive), chained(medium, positive)] == [False, False]
+    assert chained(large, positive) and not chained(medium, corners)
+
+
 def test_both_ways_give_the_same_plans(fig1: MatchingProblem) -> None:
     """``how`` forces the batch or the chain; on the Figure 1 cost both give the independent
     solves' plans, and an unknown way is refused."""

@@ -25,6 +25,7 @@ from uotviz.sliders import EPS_VALUES, PARAMETER_LABELS, TAU_VALUES
 from uotviz.transport import solve, solve_batch_params
 
 __all__ = [
+    "CHAIN_AT_EPS0_FROM_ENTRIES",
     "CHAIN_FROM_ENTRIES",
     "EPS_RANGE",
     "SWEEP_PARAMETERS",
@@ -33,6 +34,7 @@ __all__ = [
     "plans_along",
     "preset_plans",
     "sweep_plans",
+    "solves_as_chain",
     "sweep_values",
 ]
 
@@ -117,9 +119,16 @@ after another on the CPU, each warm-started from the last (:func:`_chained`), in
 batch. A batch runs every member for as many iterations as its slowest needs, from a cold start;
 one after another, a neighbouring position's potentials leave a few iterations each. For the
 43 positions of a τ1 drag at ε = 0 (``python bench/bench_solver.py --sweep``), on 300 simulated
-queries by 24 ground truths: 854 ms batched against 125 ms chained. On the 27 x 25 coins or the
+queries by 24 ground truths: 702 ms batched against 98 ms chained. On the 27 x 25 coins or the
 Figure 1 scene, where an iteration costs less than a solve's own overhead, the batch is mostly
-faster (5 ms against 35 ms at ε = 1)."""
+faster (5 ms against 32 ms at ε = 1 on Figure 1), except at ε = 0: see :data:`CHAIN_AT_EPS0_FROM_ENTRIES`."""
+
+CHAIN_AT_EPS0_FROM_ENTRIES = 500
+"""From this many plan entries on, :func:`plans_along` chains the points on the CPU also when
+some are at ``eps = 0`` with a finite ``tau`` (solved at a tiny stand-in eps, where a cold start
+takes many iterations): a τ1 drag at ε = 0 on the 27 x 25 coins took 197 ms batched against
+79 ms chained (``python bench/bench_solver.py --sweep``); on the 5 x 3 Figure 1 scene, 30 ms
+against 57 ms."""
 
 
 def plans_along(
@@ -136,9 +145,11 @@ def plans_along(
       once per such point into a ``(K, N, M + 1)`` batch, and those K problems, each with its
       own ``(eps, tau1, tau2)``, are solved together by one call of
       :func:`~uotviz.transport.solve_batch_params` (one Newton loop over the whole batch);
-    * for a cost of at least :data:`CHAIN_FROM_ENTRIES` entries on the CPU (``how="chain"``), one
-      after another in the order of ``points``, each warm-started from the potentials of the
-      one before (``points`` along a slider or a walk are neighbours).
+    * for a cost of at least :data:`CHAIN_FROM_ENTRIES` entries on the CPU (or
+      :data:`CHAIN_AT_EPS0_FROM_ENTRIES` when some points are at ``eps = 0`` with a finite
+      ``tau``; ``how="chain"``), one after another in the order of ``points``, each
+      warm-started from the potentials of the one before (``points`` along a slider or a walk
+      are neighbours).
 
     Beside the batch, the other points are solved one by one with
     :func:`~uotviz.transport.solve`, as they have closed forms:
@@ -173,8 +184,7 @@ def plans_along(
         raise ValueError(f"how must be 'auto', 'batch' or 'chain', got {how!r}")
     settings = [_point(point) for point in points]
     if how == "auto":
-        large = cost.device.type == "cpu" and cost.numel() >= CHAIN_FROM_ENTRIES
-        how = "chain" if large else "batch"
+        how = "chain" if solves_as_chain(cost, settings) else "batch"
     if how == "chain":
         return _chained(cost, settings, tol)
     batch = [k for k, params in enumerate(settings) if _batched(*params)]
@@ -189,6 +199,16 @@ def plans_along(
         result = solve_batch_params(stacked, eps, tau1, tau2, tol=tol)
         plans.update(zip(batch, result.plan, strict=True))
     return [plans[k] for k in range(len(settings))]
+
+
+def solves_as_chain(cost: Tensor, points: Sequence[Sequence[float]]) -> bool:
+    """Whether :func:`plans_along` (``how="auto"``) solves ``points`` as a chain rather than a
+    batch (see :data:`CHAIN_FROM_ENTRIES` and :data:`CHAIN_AT_EPS0_FROM_ENTRIES`)."""
+    if cost.device.type != "cpu":
+        return False
+    settings = [_point(point) for point in points]
+    stand_in = any(params[0] == 0.0 and _batched(*params) for params in settings)
+    return cost.numel() >= (CHAIN_AT_EPS0_FROM_ENTRIES if stand_in else CHAIN_FROM_ENTRIES)
 
 
 def _chained(
