@@ -121,7 +121,8 @@ one after another, a neighbouring position's potentials leave a few iterations e
 43 positions of a τ1 drag at ε = 0 (``python bench/bench_solver.py --sweep``), on 300 simulated
 queries by 24 ground truths: 702 ms batched against 98 ms chained. On the 27 x 25 coins or the
 Figure 1 scene, where an iteration costs less than a solve's own overhead, the batch is mostly
-faster (5 ms against 32 ms at ε = 1 on Figure 1), except at ε = 0: see :data:`CHAIN_AT_EPS0_FROM_ENTRIES`."""
+faster (5 ms against 32 ms at ε = 1 on Figure 1), except at ε = 0: see
+:data:`CHAIN_AT_EPS0_FROM_ENTRIES`."""
 
 CHAIN_AT_EPS0_FROM_ENTRIES = 500
 """From this many plan entries on, :func:`plans_along` chains the points on the CPU also when
