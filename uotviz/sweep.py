@@ -6,8 +6,8 @@ of one continuum: with ``tau2`` going from 0 to infinity a plan moves from "ever
 closest ground truth" (Proposition 2) to a balanced matching (Proposition 1). :func:`plans_along`
 solves the plans at any list of ``(eps, tau1, tau2)`` (the positions a slider drag or a Play goes
 through, :mod:`uotviz.sliders`) as one batched solve or, for a large cost, one after another
-from each other's potentials; :func:`sweep_plans` those of one parameter
-with the other two fixed; :func:`preset_plans` the six panels of Figure 1.
+from each other's potentials; :func:`sweep_plans` those of one parameter with the other two
+fixed; :func:`preset_plans` the six panels of Figure 1.
 
 Pure functions: a cost in, tensors out.
 """
@@ -33,8 +33,8 @@ __all__ = [
     "parameter_index",
     "plans_along",
     "preset_plans",
-    "sweep_plans",
     "solves_as_chain",
+    "sweep_plans",
     "sweep_values",
 ]
 

@@ -182,11 +182,12 @@ def _prepared_dict(fig: go.Figure, width_px: int | None) -> dict:
     """:func:`figure_dict` of what :func:`prepare_figure` makes of ``fig`` (not selectable),
     built from plain dicts, without plotly.py's ``update_layout`` (a tenth of a coins step's
     run) and without changing ``fig``."""
+    given = figure_dict(fig)
     figure = {
         "data": [{name: value for name, value in trace.items()
                   if name != "meta" and value is not None}  # step_texts leaves None
-                 for trace in figure_dict(fig)["data"]],
-        "layout": figure_dict(fig)["layout"],
+                 for trace in given["data"]],
+        "layout": given["layout"],
     }  # fmt: skip
     updates = _layout_updates(figure, width_px, selectable=False)
     layout = {name: value for name, value in figure["layout"].items() if name != "template"}
