@@ -22,7 +22,8 @@ from uotviz.readout import MAX_DRAWN_ROWS
 from uotviz.sliders import CUSTOM, EPS_VALUES, TAU_VALUES, positions_key, preset_names
 from uotviz.ui.params import PLAY_OPEN
 from uotviz.ui.picker import FILTERS_OPEN
-from uotviz.ui.settings import COST_SETTINGS_OPEN
+from uotviz.ui.settings import COST_SETTINGS_OPEN, PICTURE_SETTINGS_OPEN
+from uotviz.ui.view import HIGHLIGHT_OPEN
 
 INF = math.inf
 APP = Path(__file__).resolve().parent.parent / "app.py"
@@ -340,6 +341,7 @@ def test_crowded_coins_image_and_anchor_mode(app: AppTest) -> None:
     assert f"8,732 anchors: the matrices show the {drawn} sending at least 0.001" in captions
     assert 60 < drawn < MAX_DRAWN_ROWS and plan.shape[1] == 25
     assert (plan[:, :-1].sum(axis=1) >= 0.001 - 1e-8).all()
+    _open(app, HIGHLIGHT_OPEN)
     assert len(app.selectbox(key="highlight_pred").options) == drawn + 1  # and "none"
     _move(app, eps=0.05).run()  # 707 anchors send mass: the heaviest, and the caption says so
     assert _matrix(app, PLAN).shape == (MAX_DRAWN_ROWS, 25)
@@ -355,8 +357,16 @@ def test_crowded_coins_image_and_anchor_mode(app: AppTest) -> None:
 
 def test_the_drawn_predictions_slider_limits_the_picture(app: AppTest) -> None:
     app.selectbox(key="image_id").set_value(7).run()  # coins.jpg: 27 predictions
+    assert not [slider for slider in app.slider if slider.key == "max_drawn"]  # closed
+    _open(app, PICTURE_SETTINGS_OPEN)
     app.slider(key="max_drawn").set_value(5).run()
     assert not app.exception
+    annotations = " ".join(a.get("text", "") for a in _chart(app, SCENE)["layout"]["annotations"])
+    assert "22 of 27 predictions not drawn" in annotations
+    # closed again, the expander draws no widget, and the picture keeps the choice
+    app.session_state[PICTURE_SETTINGS_OPEN] = False
+    app.run()
+    assert not [slider for slider in app.slider if slider.key == "max_drawn"]
     annotations = " ".join(a.get("text", "") for a in _chart(app, SCENE)["layout"]["annotations"])
     assert "22 of 27 predictions not drawn" in annotations
 
@@ -384,8 +394,12 @@ def test_cost_settings_and_highlights_raise_nothing(app: AppTest) -> None:
     _open(app, COST_SETTINGS_OPEN)
     assert app.number_input(key="top_k").value == 2
     assert app.selectbox(key="cost_preset").value == "Custom"
+    assert not [box for box in app.selectbox if box.key == "highlight_pred"]  # closed
+    assert not _chart(app, PLAN)["layout"].get("shapes")
+    _open(app, HIGHLIGHT_OPEN)
     app.selectbox(key="highlight_pred").set_value(0).run()
     app.selectbox(key="highlight_gt").set_value(1).run()
+    assert len(_chart(app, PLAN)["layout"]["shapes"]) == 2  # the row and the column outlined
     assert not app.exception
     _button(app, "next image").click().run()  # a new image clears the highlights
     assert app.selectbox(key="highlight_pred").value == -1  # none
@@ -578,6 +592,7 @@ def test_the_url_sets_the_widgets_and_follows_them() -> None:
     assert _preset_box(at).value == CUSTOM
     _open(at, COST_SETTINGS_OPEN)
     assert at.selectbox(key="cost_preset").value == "1 − IoU"
+    _open(at, PICTURE_SETTINGS_OPEN)
     assert at.slider(key="max_drawn").value == 25
     assert "ε = 0.01," in _chart(at, PLAN)["layout"]["title"]["text"]
     assert at.query_params["image"] == "7" and at.query_params["eps"] == "0.01"
@@ -679,6 +694,7 @@ def test_download_buttons_and_the_device_are_shown(app: AppTest) -> None:
     labels = [button.proto.label for button in app.get("download_button")]
     assert labels == ["Plan as CSV", "Plan as JSON"]
     assert " on cpu" in _diagnostics(app)
+    _open(app, PICTURE_SETTINGS_OPEN)
     assert app.selectbox(key="figure_format").value == "PNG"
     app.selectbox(key="figure_format").set_value("SVG").run()
     assert not app.exception
@@ -697,7 +713,11 @@ def test_charts_save_in_the_chosen_format(app: AppTest) -> None:
         assert config["toImageButtonOptions"]["format"] == "png", key
         assert config["displaylogo"] is False
     assert configs()[SCENE]["toImageButtonOptions"]["filename"] == "figure1_coffee_scene"
+    _open(app, PICTURE_SETTINGS_OPEN)
     app.selectbox(key="figure_format").set_value("SVG").run()
+    assert {c["toImageButtonOptions"]["format"] for c in configs().values()} == {"svg"}
+    app.session_state[PICTURE_SETTINGS_OPEN] = False  # closed: the format stays
+    app.run()
     assert {c["toImageButtonOptions"]["format"] for c in configs().values()} == {"svg"}
 
 

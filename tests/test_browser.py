@@ -134,6 +134,17 @@ def _hover_scene_gt(page: Page, label: str) -> tuple[float, float]:
     return x, y
 
 
+def _expect_highlight(page: Page, prediction: str, ground_truth: str) -> None:
+    """The highlight popover's selectboxes show ``prediction`` and ``ground_truth`` (they are
+    drawn only while it is open: it is opened, and closed again)."""
+    page.get_by_role("button", name="Highlight", exact=True).click()
+    expect(page.get_by_role("combobox", name="Highlight prediction")).to_have_value(prediction)
+    expect(page.get_by_role("combobox", name="Highlight ground truth")).to_have_value(ground_truth)
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("combobox", name="Highlight prediction")).to_have_count(0)
+    _wait_idle(page)
+
+
 def _screenshot(page: Page, tmp_path: Path, name: str) -> Path:
     path = tmp_path / name
     # Streamlit scrolls inside its main block, not the page: grow the window to show it all.
@@ -210,10 +221,8 @@ def test_slider_preset_and_next_image(
 
         # a click on a cell of the plan highlights its prediction and ground truth
         _click_cell(page, row=3, column=0)
-        highlight = page.get_by_role("combobox", name="Highlight prediction")
-        expect(highlight).to_have_value("4 cup")
-        expect(page.get_by_role("combobox", name="Highlight ground truth")).to_have_value("A cup")
         _wait_idle(page)
+        _expect_highlight(page, "4 cup", "A cup")
         _screenshot(page, tmp_path, "cell-click-highlight.png")
 
         # hovering a ground truth's edge shows what it receives at this step, in the scene's
@@ -224,11 +233,8 @@ def test_slider_preset_and_next_image(
         expect(tooltip).to_contain_text("B saucer")
         expect(tooltip).to_contain_text("receives 1.000")
         page.mouse.click(x, y)
-        expect(page.get_by_role("combobox", name="Highlight ground truth")).to_have_value(
-            "B saucer"
-        )
-        expect(highlight).to_have_value("none")
         _wait_idle(page)
+        _expect_highlight(page, "none", "B saucer")
 
         page.get_by_role("button", name="next image").click()
         _expect_chart_title(page, "astronaut.jpg")
@@ -616,8 +622,8 @@ def test_clicking_a_badge_highlights_its_prediction(
         badge = _charts(page).first.locator(".annotation", has_text="4→A")
         expect(badge).to_have_count(1)
         badge.click()
-        expect(page.get_by_role("combobox", name="Highlight prediction")).to_have_value("4 cup")
-        expect(page.get_by_role("combobox", name="Highlight ground truth")).to_have_value("none")
+        _wait_idle(page)
+        _expect_highlight(page, "4 cup", "none")
         expect(page.locator("[data-testid=stException]")).to_have_count(0)
 
 

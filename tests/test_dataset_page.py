@@ -21,7 +21,7 @@ import uotviz.ui.dataset_page as dataset_page
 from uotviz.data.dataset import load_dataset
 from uotviz.sources import demo_config
 from uotviz.stats import COLUMNS, Setting, StatsOptions, compute_stats
-from uotviz.ui.settings import COST_SETTINGS_OPEN
+from uotviz.ui.settings import COST_SETTINGS_OPEN, PICTURE_SETTINGS_OPEN
 from uotviz.ui.state import NO_COMPARISON
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
@@ -219,6 +219,8 @@ def test_the_image_pages_choices_outlive_a_visit_to_the_dataset_page() -> None:
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.run()
     at.selectbox(key="image_id").set_value(5).run()
+    at.session_state[PICTURE_SETTINGS_OPEN] = True  # the expander opened: its widgets are drawn
+    at.run()
     at.slider(key="max_drawn").set_value(25).run()
     at.session_state[COST_SETTINGS_OPEN] = True  # the expander opened: its widgets are drawn
     at.run()
@@ -227,8 +229,11 @@ def test_the_image_pages_choices_outlive_a_visit_to_the_dataset_page() -> None:
     assert "cost 1 − IoU" in " ".join(c.value for c in at.caption)
     _open(at, "image")
     assert at.selectbox(key="image_id").value == 5
+    assert at.session_state["max_drawn"] == 25
+    at.session_state[PICTURE_SETTINGS_OPEN] = True  # the page switch closed it
+    at.run()
     assert at.slider(key="max_drawn").value == 25
-    at.session_state[COST_SETTINGS_OPEN] = True  # the page switch closed it
+    at.session_state[COST_SETTINGS_OPEN] = True  # this one too
     at.run()
     assert at.selectbox(key="cost_preset").value == "1 − IoU"
     assert not at.warning, [w.value for w in at.warning]

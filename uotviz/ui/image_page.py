@@ -16,7 +16,7 @@ from uotviz.sources import DataSource
 from uotviz.ui.hidden import keep_values
 from uotviz.ui.picker import pick_image
 from uotviz.ui.presentation import PRESENT_KEY, hide_chrome, presenting
-from uotviz.ui.settings import drawn_predictions, figure_format, simulation_settings
+from uotviz.ui.settings import picture_settings, simulation_settings
 from uotviz.ui.state import IMAGE_PAGE, show_url_notice, write_url
 from uotviz.ui.view import load_image, matching_problem, matching_view, needs_simulation
 
@@ -65,8 +65,7 @@ def image_page(
             "of the paper's Figure 1."
         )
 
-    max_drawn = drawn_predictions()
-    figure_format()
+    max_drawn = picture_settings()
     image_id = pick_image(source)
     # What the link asked for and did not get: the source, the image, values. In presentation
     # mode in the page, not as a toast, which would cover the sliders (top right).

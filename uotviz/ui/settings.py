@@ -28,12 +28,12 @@ from uotviz.ui.state import (
 __all__ = [
     "ANCHOR_MODES",
     "FIGURE_FORMATS",
+    "PICTURE_SETTINGS_OPEN",
     "anchor_mode_changed",
     "apply_cost_preset",
     "cost_settings",
-    "drawn_predictions",
-    "figure_format",
     "init_cost_settings",
+    "picture_settings",
     "simulation_settings",
     "weight_edited",
 ]
@@ -45,6 +45,11 @@ DEFAULT_BACKGROUND = 0.8
 ANCHOR_BACKGROUND = 0.5
 ANCHOR_MODES = {"None": None, "SSD300": "SSD300 default boxes", "SSD512": "SSD512 default boxes"}
 FIGURE_FORMATS = ("PNG", "SVG")
+DEFAULT_DRAWN = 40
+"""How many predictions the picture draws at most, unless the user chooses otherwise."""
+PICTURE_SETTINGS_OPEN = "picture_settings_open"
+"""Whether the picture settings' expander is open (its widgets are drawn only then)."""
+_PICTURE_WIDGETS = ("max_drawn", "figure_format")
 _WEIGHT_KEYS = {
     "giou_weight": ("w_giou", "1 − GIoU"),
     "iou_weight": ("w_iou", "1 − IoU"),
@@ -197,11 +202,19 @@ def simulation_settings() -> tuple[int, int]:
     return int(seed), int(queries)
 
 
-def drawn_predictions() -> int:
-    """How many predictions (or anchors) the picture draws, from a sidebar slider."""
-    st.session_state.setdefault("max_drawn", 40)
-    return int(
-        st.sidebar.slider(
+def picture_settings() -> int:
+    """The sidebar's picture expander (its widgets drawn only while it is open,
+    :mod:`uotviz.ui.hidden`): how many predictions (or anchors) the picture draws, and the file
+    format of Plotly's camera button (``figure_format``: ``"PNG"`` or ``"SVG"``); returns the
+    number drawn."""
+    state = st.session_state
+    # Defaults through session state rather than ``value=``, so a shared URL may set them.
+    state.setdefault("max_drawn", DEFAULT_DRAWN)
+    state.setdefault("figure_format", FIGURE_FORMATS[0])
+    drawn = drawn_while_open(PICTURE_SETTINGS_OPEN, _PICTURE_WIDGETS)
+    panel = st.sidebar.expander("Picture settings", key=PICTURE_SETTINGS_OPEN, on_change="rerun")
+    if drawn:
+        panel.slider(
             "Predictions drawn on the image",
             min_value=int(DRAWN_RANGE.low),
             max_value=int(DRAWN_RANGE.high),
@@ -212,15 +225,10 @@ def drawn_predictions() -> int:
                 "others are counted in a note above the picture."
             ),
         )
-    )
-
-
-def figure_format() -> str:
-    """The file format of Plotly's camera button (sidebar): ``"png"`` or ``"svg"``."""
-    choice = st.sidebar.selectbox(
-        "Figure download format",
-        FIGURE_FORMATS,
-        key="figure_format",
-        help="What the camera button of each figure saves: PNG (pixels) or SVG (vector).",
-    )
-    return str(choice).lower()
+        panel.selectbox(
+            "Figure download format",
+            FIGURE_FORMATS,
+            key="figure_format",
+            help="What the camera button of each figure saves: PNG (pixels) or SVG (vector).",
+        )
+    return int(state.max_drawn)

@@ -65,14 +65,19 @@ from uotviz.ui.charts import (
 )
 from uotviz.ui.extras import coco_eval_section, gallery_section
 from uotviz.ui.heap import settle_heap
+from uotviz.ui.hidden import drawn_while_open
 from uotviz.ui.params import frames_path, transport_controls
 from uotviz.ui.presentation import presenting
+from uotviz.ui.settings import DEFAULT_DRAWN
 from uotviz.ui.state import sync_url
 from uotviz.ui.table import sortable_table
 
-__all__ = ["load_image", "matching_problem", "matching_view", "needs_simulation"]
+__all__ = ["HIGHLIGHT_OPEN", "load_image", "matching_problem", "matching_view", "needs_simulation"]
 
 NONE = -1  # the highlight selectboxes' "nothing highlighted" (a selectbox shows None as empty)
+HIGHLIGHT_OPEN = "highlight_popover"
+"""Whether the highlight popover is open (its selectboxes are drawn only then)."""
+_HIGHLIGHT_WIDGETS = ("highlight_pred", "highlight_gt")
 SCENE_WIDTH_PX = 560  # the scene column's width on a laptop screen, until the browser says
 _MATRIX_KEYS = ("cost_chart", "plan_chart")
 _MATRIX_BOX_PX = 760  # a taller heatmap scrolls in a box of this height
@@ -227,27 +232,34 @@ def _highlight(problem: MatchingProblem) -> tuple[int | None, int | None]:
 
 def _highlight_controls(problem: MatchingProblem, rows: list[int]) -> None:
     """Selectboxes for the highlighted prediction and ground truth (clicks set them too), after
-    :func:`_highlight` has checked their values."""
+    :func:`_highlight` has checked their values, in a popover that draws them only while it is
+    open (:mod:`uotviz.ui.hidden`: a step redraws every widget of the page)."""
     state = st.session_state
     m = len(problem.col_labels) - 1
     pred_options = sorted(set(rows) | ({state.highlight_pred} - {NONE}))
-    # A horizontal container, not columns: one element fewer to send and draw at every step.
-    row = st.container(horizontal=True)
-    row.selectbox(
+    drawn = drawn_while_open(HIGHLIGHT_OPEN, _HIGHLIGHT_WIDGETS)
+    panel = st.popover(
+        "Highlight",
+        key=HIGHLIGHT_OPEN,
+        on_change="rerun",
+        help="Highlight a prediction or a ground truth: choose it here, or click its box, its "
+        "badge or a line on the image, or a cell of a matrix.",
+    )
+    if not drawn:
+        return
+    panel.selectbox(
         "Highlight prediction",
         [NONE, *pred_options],
         format_func=lambda i: "none" if i == NONE else _pred_label(problem, i),
         key="highlight_pred",
-        help="Or click a box, its badge or a line on the image, or a cell of a matrix.",
     )
-    row.selectbox(
+    panel.selectbox(
         "Highlight ground truth",
         [NONE, *range(m)],
         format_func=lambda j: (
             "none" if j == NONE else f"{problem.col_labels[j]} {problem.gt_names[j]}"
         ),
         key="highlight_gt",
-        help="Or click a ground truth's box or letter on the image, or a cell of a matrix.",
     )
 
 
@@ -583,7 +595,7 @@ def matching_view(
     problem: MatchingProblem,
     image: OpenedImage | None,
     problem_key: str,
-    max_drawn: int = 40,
+    max_drawn: int = DEFAULT_DRAWN,
     plotly_url: str | None = None,
 ) -> None:
     """The parameter controls, the solve, the scene and the matrices; a slider move reruns only

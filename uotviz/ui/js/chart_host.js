@@ -88,6 +88,9 @@ function sizeBox(state, width, height) {
     state.box.style.height = `${height}px`;
 }
 
+// The host's width, read where it forces no layout: a draw takes the width the resize observer
+// last reported (reading it in the middle of React's commit would make the browser lay out the
+// whole page there, and again when the commit ends); only a first draw reads it.
 function widthOf(element) {
     return Math.floor(element.getBoundingClientRect().width);
 }
@@ -108,7 +111,7 @@ async function draw(state) {
         if (known !== state.known) state.sent = null; // what the app knows changed: tell it anew
         state.known = known;
         state.hover = data.hover ?? null;
-        const width = widthOf(state.host);
+        const width = state.width ?? widthOf(state.host);
         const config = JSON.stringify(data.config);
         // The same figure at the same width (a run that only brought frames) is left as drawn,
         // and so is a drag's frame on it while the drag goes on.
@@ -335,7 +338,10 @@ export default function ({ data, parentElement, setStateValue, setTriggerValue }
         state = host.__uotvizChart = { host, box, gd, tip, pending: null, busy: null, timer: null };
         state.id = Math.random().toString(36).slice(2);
         state.previewShown = null;
-        state.observer = new ResizeObserver(() => {
+        state.observer = new ResizeObserver((entries) => {
+            const entry = entries[entries.length - 1];
+            const size = entry.borderBoxSize?.[0];
+            state.width = Math.floor(size ? size.inlineSize : entry.contentRect.width);
             clearTimeout(state.timer);
             state.timer = setTimeout(() => resized(state), 150);
         });
