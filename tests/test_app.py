@@ -19,7 +19,14 @@ from uotviz.data.demo import FIGURE1_IMAGE_ID
 from uotviz.figure1 import PRESETS
 from uotviz.plots.scene import scene_height
 from uotviz.readout import MAX_DRAWN_ROWS
-from uotviz.sliders import CUSTOM, EPS_VALUES, TAU_VALUES, positions_key, preset_names
+from uotviz.sliders import (
+    CUSTOM,
+    EPS_VALUES,
+    SCALES,
+    TAU_VALUES,
+    positions_key,
+    preset_names,
+)
 from uotviz.ui.params import PLAY_OPEN
 from uotviz.ui.picker import FILTERS_OPEN
 from uotviz.ui.settings import COST_SETTINGS_OPEN, PICTURE_SETTINGS_OPEN
@@ -133,10 +140,19 @@ def _shown(markdown: str) -> str:
     return re.sub(r"\\(.)", r"\1", markdown)
 
 
-def _preset_box(at: AppTest):
-    """The preset selector (its key follows the preset it shows)."""
-    (box,) = [box for box in at.selectbox if box.label == "Preset (panel of Figure 1)"]
-    return box
+def _preset_shown(at: AppTest) -> str:
+    """The preset the parameters match (or Custom): what the sliders' element's selector shows,
+    the links' ``preset``."""
+    return at.session_state["preset"]
+
+
+def _choose_preset(at: AppTest, name: str) -> AppTest:
+    """Choose a preset in the sliders' element as the browser does (it does not run under
+    AppTest): the three sliders go to the positions the app sent for it, Custom moves none."""
+    (entry,) = [e for e in _sliders_data(at)["presets"]["entries"] if e["name"] == name]
+    if entry["positions"] is not None:
+        _move(at, **{slider: SCALES[slider][i] for slider, i in entry["positions"].items()})
+    return at
 
 
 def _params(at: AppTest) -> tuple[float, float, float]:
@@ -166,7 +182,9 @@ def app() -> AppTest:
 
 def test_app_renders_controls_and_both_matrices(app: AppTest) -> None:
     assert _params(app) == (0.05, INF, INF)  # the sliders' values (OT (g), the default)
-    assert list(_preset_box(app).options) == list(preset_names())
+    presets = _sliders_data(app)["presets"]
+    assert presets["label"] == "Preset (panel of Figure 1)"
+    assert [entry["name"] for entry in presets["entries"]] == list(preset_names())
     assert len(_charts(app)) == 3
     np.testing.assert_allclose(_matrix(app, COST), FIGURE1_COST, atol=5e-5)
     assert _matrix(app, PLAN).shape == (5, 3)
@@ -206,7 +224,7 @@ def test_the_ground_truth_table_says_what_each_one_received_and_from_whom(app: A
 
 @pytest.mark.parametrize("preset", PRESETS, ids=lambda preset: preset.panel)
 def test_preset_shows_the_published_plan(app: AppTest, preset) -> None:
-    _preset_box(app).set_value(preset.name).run()
+    _choose_preset(app, preset.name).run()
     assert not app.exception
     assert _params(app) == (preset.eps, preset.tau1, preset.tau2)
 
@@ -236,19 +254,12 @@ def test_plan_figure_writes_row_and_column_sums(app: AppTest) -> None:
 
 
 def test_moving_a_slider_shows_custom_and_back(app: AppTest) -> None:
-    assert _preset_box(app).value == "OT (g)"
+    assert _preset_shown(app) == "OT (g)"
     _move(app, eps=0.1).run()
-    assert _preset_box(app).value == CUSTOM
+    assert _preset_shown(app) == CUSTOM
     assert "ε = 0.1," in _chart(app, PLAN)["layout"]["title"]["text"]
     _move(app, eps=0.05).run()
-    assert _preset_box(app).value == "OT (g)"
-
-
-def test_choosing_custom_keeps_the_sliders(app: AppTest) -> None:
-    _preset_box(app).set_value("Unbalanced OT (h)").run()
-    _preset_box(app).set_value(CUSTOM).run()
-    assert not app.exception
-    assert _params(app) == (0.05, 0.01, 100.0)
+    assert _preset_shown(app) == "OT (g)"
 
 
 def test_extreme_slider_values_raise_nothing_and_show_no_nan(app: AppTest) -> None:
@@ -589,7 +600,7 @@ def test_the_url_sets_the_widgets_and_follows_them() -> None:
     # the preset moves the sliders, then the explicit ε overrides it: the preset shown is Custom
     assert at.session_state["eps"] == 0.01
     assert (at.session_state["tau1"], at.session_state["tau2"]) == (0.01, 100)
-    assert _preset_box(at).value == CUSTOM
+    assert _preset_shown(at) == CUSTOM
     _open(at, COST_SETTINGS_OPEN)
     assert at.selectbox(key="cost_preset").value == "1 − IoU"
     _open(at, PICTURE_SETTINGS_OPEN)
@@ -599,7 +610,7 @@ def test_the_url_sets_the_widgets_and_follows_them() -> None:
     assert at.query_params["preset"] == "custom" and at.query_params["tau2"] == "100"
     _move(at, tau2=INF).run()
     assert at.query_params["tau2"] == "inf"
-    _preset_box(at).set_value("Hungarian (d)").run()
+    _choose_preset(at, "Hungarian (d)").run()
     assert (at.query_params["preset"], at.query_params["eps"]) == ("d", "0")
     _button(at, "next image").click().run()
     assert at.query_params["image"] == "1"
@@ -633,7 +644,7 @@ def test_a_slider_step_writes_the_same_url_in_the_browser() -> None:
 
 def test_a_preset_in_the_url_moves_the_sliders() -> None:
     at = _app_at({"preset": "f"})
-    assert _preset_box(at).value == "Unbalanced OT (f)"
+    assert _preset_shown(at) == "Unbalanced OT (f)"
     assert _params(at) == (0.05, 100.0, 0.01)
     np.testing.assert_allclose(_matrix(at, PLAN), PUBLISHED_PLANS["f"], atol=0.005)
 
@@ -764,34 +775,6 @@ def test_a_click_on_a_figure1_plan_chooses_its_preset() -> None:
     assert (state["eps"], state["tau1"], state["tau2"]) == (0.0, INF, INF)
 
 
-def test_a_selector_of_an_earlier_run_sent_back_does_not_undo_a_slider_step() -> None:
-    """A slider step changes the preset shown (OT (g) -> Custom), so the selector is drawn
-    under a new key. A browser that still holds the earlier selector sends its value back with
-    the next step, and Streamlit, which has forgotten it, calls its callback: the step must
-    stand. A real choice in the selector on screen is applied."""
-
-    def echoed() -> None:
-        import streamlit as st
-
-        from uotviz.ui.params import _preset_chosen, init_params, slider_moved
-
-        init_params()  # OT (g)
-        st.session_state.tau2 = 0.01  # the slider step
-        slider_moved()
-        st.session_state["preset_choice:OT (g)"] = "OT (g)"  # the earlier selector, sent back
-        _preset_chosen("preset_choice:OT (g)")
-        st.session_state["after_echo"] = (st.session_state.preset, st.session_state.tau2)
-        shown = f"preset_choice:{st.session_state.preset}"
-        st.session_state[shown] = "Hungarian (d)"  # a choice in the selector on screen
-        _preset_chosen(shown)
-
-    at = AppTest.from_function(echoed).run()
-    assert not at.exception
-    assert at.session_state["after_echo"] == ("Custom", 0.01)
-    assert at.session_state["preset"] == "Hungarian (d)"
-    assert _params(at) == (0.0, INF, INF)
-
-
 def test_charts_take_the_width_the_browser_reports(app: AppTest) -> None:
     """The live charts' width reports (browser input) size the charts; nonsense is ignored."""
     assert _chart(app, SCENE)["layout"].get("width") is None  # not measured yet
@@ -868,7 +851,7 @@ def test_play_sets_the_start_and_sends_the_walk_to_the_sliders_and_its_frames() 
     assert _sliders_data(at)["play"] is None  # nothing asked for yet
     at.button(key="play_button").click().run()
     assert not at.exception
-    assert _params(at) == (0.0, INF, 0.0) and _preset_box(at).value == c.name
+    assert _params(at) == (0.0, INF, 0.0) and _preset_shown(at) == c.name
     play = _sliders_data(at)["play"]
     path = play["path"]
     assert play["name"] == "play" and len(path) == 101
@@ -891,7 +874,7 @@ def test_play_sets_the_start_and_sends_the_walk_to_the_sliders_and_its_frames() 
     assert not at.exception
     assert _sliders_data(at)["play"] is None
     assert _frames(at, SCENE) is None and _frames(at, PLAN) is None
-    assert _preset_box(at).value == h.name
+    assert _preset_shown(at) == h.name
     # a second Play is a new one (the sliders play a walk once per id); Play closed the popover,
     # and the ends chosen stayed while it was closed
     assert not at.session_state[PLAY_OPEN]

@@ -58,13 +58,8 @@ def _charts(page: Page):
 
 
 def _preset_selector(page: Page):
-    """The preset selector on screen. Its key names the preset it shows, so a new preset draws
-    a new selector, and Streamlit keeps the old one, marked stale, until the run that replaces
-    it is over: that one is not the selector."""
-    return page.locator(
-        'xpath=//input[@role="combobox" and @aria-label="Preset (panel of Figure 1)"'
-        ' and not(ancestor::*[@data-stale="true"])]'
-    )
+    """The preset selector (a native select in the sliders' element)."""
+    return page.get_by_role("combobox", name="Preset (panel of Figure 1)", exact=True)
 
 
 def _plan_chart(page: Page):
@@ -195,13 +190,16 @@ def test_slider_preset_and_next_image(
         _wait_idle(page)
         _screenshot(page, tmp_path, "eps-arrow-right.png")
 
-        preset.click()
-        page.get_by_role("option", name="Hungarian (d)").click()
+        preset.select_option("Hungarian (d)")
         expect(preset).to_have_value("Hungarian (d)")
         expect(eps).to_have_attribute("aria-valuetext", "0")
         _expect_chart_title(page, "ε = 0, τ1 = ∞, τ2 = ∞")
         expect(page.get_by_text("method hungarian")).to_be_visible()
         _wait_idle(page)
+        # Custom moves no slider: the selector goes back to the preset the sliders are at
+        preset.select_option("Custom")
+        expect(preset).to_have_value("Hungarian (d)")
+        expect(eps).to_have_attribute("aria-valuetext", "0")
         screenshot = _screenshot(page, tmp_path, "preset-hungarian.png")
 
         assert screenshot.stat().st_size > 10_000

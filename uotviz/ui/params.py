@@ -1,10 +1,13 @@
 """The transport parameters: a preset of the paper's Figure 1 and the ε, τ1, τ2 sliders.
 
-The parameters live in the session state (``eps``, ``tau1``, ``tau2``); the preset selector and
-the sliders both write them. Choosing a preset moves the sliders; the preset shown
-(``preset``, a plain value) is always the one the parameters match, or Custom.
+The parameters live in the session state (``eps``, ``tau1``, ``tau2``). The preset selector and
+the sliders are one small element (``uotviz/ui/js/sliders.js``): choosing a preset moves the
+three sliders, which send their positions as one step; the preset (``preset``, a plain value,
+which links and downloads carry) is always the one the parameters match, or Custom, and the
+selector shows the same (a link's ``preset``, or a click on a gallery panel, moves the
+parameters to it: :func:`apply_preset`).
 
-The sliders are one small element (``uotviz/ui/js/sliders.js``) that asks for the frames of a
+The sliders' element also asks for the frames of a
 slider's every position when the pointer rests on it, and has the charts draw them while the
 mouse drags it, so that the picture follows the drag. Play (a popover beside them) walks the
 sliders from one preset to another by themselves (:func:`uotviz.sliders.walk`);
@@ -13,6 +16,7 @@ sliders from one preset to another by themselves (:func:`uotviz.sliders.walk`);
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import NamedTuple
 
@@ -62,8 +66,8 @@ FRAMES_FOR = "slider_frames"
 :data:`uotviz.sliders.PLAY` for a Play's walk; None when none (read once, by
 :func:`frames_path`)."""
 
-_PRESET_WIDGET = "preset_choice"  # the selector's key, followed by the preset it shows
-_PRESET_WIDTH_PX = 280  # the longest preset name, "Closest ground truth (c)", and the arrow
+PRESET_LABEL = "Preset (panel of Figure 1)"
+"""The label of the preset selector (in the sliders' element)."""
 _SLIDERS_KEY = "transport_sliders"
 _SESSION_KEY = "slider_session"  # an id of the session, for the sliders to see a new one
 _PLAY_KEY = "slider_play"  # the last walk asked for: {name, path: [positions per point], id}
@@ -95,22 +99,6 @@ def apply_preset() -> None:
         st.session_state.tau2 = preset.tau2
 
 
-def _preset_chosen(key: str) -> None:
-    """A preset chosen in the selector ``key`` (``preset_choice:<the preset it was drawn
-    showing>``): apply it.
-
-    A selector drawn by an earlier run can still be in the browser when the next slider step is
-    sent (the browser drops it only when that run's end reaches it), and the browser then sends
-    its value back. Streamlit has forgotten that value, so it calls this again, with the preset
-    the selector was drawn showing: that is not a choice, and applying it would undo the step.
-    """
-    chosen = st.session_state[key]
-    if chosen == key.partition(":")[2]:
-        return  # the selector's own preset sent back, not a choice
-    st.session_state.preset = chosen
-    apply_preset()
-
-
 def slider_moved() -> None:
     """A slider moved: name the preset the parameters now match, or Custom."""
     state = st.session_state
@@ -138,39 +126,13 @@ def _sliders_moved() -> None:
 
 
 def transport_controls() -> tuple[float, float, float]:
-    """The preset selector and the three sliders in one row; returns (ε, τ1, τ2)."""
+    """The preset selector and the three sliders (one element), and Play, in one row; returns
+    (ε, τ1, τ2)."""
     init_params()
     state = st.session_state
     slider_moved()  # the preset shown is the one the parameters match (set from anywhere)
     # A horizontal container, not columns: fewer elements to send and draw at every step.
     row = st.container(horizontal=True, gap="medium", vertical_alignment="bottom")
-    # The selector is keyed by the preset it shows, and its value is never set from here: a
-    # widget whose value the app sets can be sent back stale by a browser that has not drawn
-    # the new value yet (a key press right after a slider step, on a busy machine), and that
-    # stale value read as a choice would undo the step. A selector of an earlier run sent back
-    # is told apart in _preset_chosen.
-    names = preset_names()
-    key = f"{_PRESET_WIDGET}:{state.preset}"
-    row.selectbox(
-        "Preset (panel of Figure 1)",
-        names,
-        index=names.index(state.preset),
-        key=key,
-        on_change=_preset_chosen,
-        args=(key,),
-        width=_PRESET_WIDTH_PX,
-    )
-    # Before the sliders, which stretch over the rest of the row. Its widgets are drawn only
-    # while it is open (uotviz.ui.hidden); Play closes it.
-    drawn = drawn_while_open(PLAY_OPEN, _PLAY_ENDS)
-    play = row.popover(
-        "▶ Play",
-        help="Play the picture from one limit case to another",
-        key=PLAY_OPEN,
-        on_change="rerun",
-    )
-    if drawn:
-        _play_controls(play)
     sliders = [
         {
             "name": name,
@@ -186,6 +148,7 @@ def transport_controls() -> tuple[float, float, float]:
             key=_SLIDERS_KEY,
             data={
                 "sliders": sliders,
+                "presets": _presets_data(),
                 "step": state.get(SLIDER_STEP, 0),
                 "session": state.setdefault(_SESSION_KEY, uuid.uuid4().hex),
                 "play": state.get(_PLAY_KEY) if state.get(FRAMES_FOR) == PLAY else None,
@@ -193,7 +156,38 @@ def transport_controls() -> tuple[float, float, float]:
             default={"positions": None},
             on_positions_change=_sliders_moved,
         )
+    # After the sliders, which stretch over the rest of the row. Its widgets are drawn only
+    # while it is open (uotviz.ui.hidden); Play closes it.
+    drawn = drawn_while_open(PLAY_OPEN, _PLAY_ENDS)
+    play = row.popover(
+        "▶ Play",
+        help="Play the picture from one limit case to another",
+        key=PLAY_OPEN,
+        on_change="rerun",
+    )
+    if drawn:
+        _play_controls(play)
     return state.eps, state.tau1, state.tau2
+
+
+@functools.cache
+def _presets_data() -> dict:
+    """The preset selector of the sliders' element: its label, and its entries (every preset
+    of the paper's Figure 1 with the sliders' positions at its parameters, then
+    :data:`~uotviz.sliders.CUSTOM`, which names any other positions and moves nothing). A
+    preset chosen there moves the three sliders, and they send their positions as one step;
+    the selector shows the preset the positions match, as :func:`slider_moved` names it."""
+    return {
+        "label": PRESET_LABEL,
+        "help": "The parameters of a panel of the paper's Figure 1, (c)–(h)",
+        "entries": [
+            {
+                "name": name,
+                "positions": None if preset is None else positions(preset_values(preset)),
+            }
+            for name, preset in ((name, preset_by_name(name)) for name in preset_names())
+        ],
+    }
 
 
 def _play_controls(place: DeltaGenerator) -> None:

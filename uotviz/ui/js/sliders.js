@@ -1,6 +1,8 @@
 // The transport parameters' sliders (ε, τ1, τ2): native range inputs over the positions of
 // their scales, so that they are accessible as they are (role slider, an aria-label, arrows,
-// Home and End, Page Up and Page Down).
+// Home and End, Page Up and Page Down); before them, the preset selector (a native select):
+// a preset chosen moves the three sliders to its positions, sent as one step, and the selector
+// always shows the preset the positions match, or Custom.
 //
 // A key press (or a click on the track) is a step: its position is sent to the app at once when
 // no step is in flight; otherwise it is kept, and the newest kept position is sent when the app
@@ -23,7 +25,8 @@
 // announces a position), and the last point is sent as a step. A hand on a slider (the mouse or
 // a key) stops the walk where it is.
 //
-// data: {sliders: [{name, label, help, values: [text per position], position}], step: the
+// data: {sliders: [{name, label, help, values: [text per position], position}], presets:
+// {label, help, entries: [{name, positions: {<slider name>: position, ...} or null}]}, step: the
 // last step the app ran, session: the app session's id, play: {name: the frames' name, path:
 // [{<slider name>: position, ...} per point], id} while a walk is asked for, else null}.
 // State sent: "positions", {step, session, frames: a slider's name or null, <name>: position,
@@ -37,9 +40,31 @@ const PLAY_WAIT_MS = 2000; // a walk starts when its frames have come, or after 
 const REST_MS = 80; // a pointer resting this long on a slider asks for its frames ...
 const IDLE_MS = 600; // ... and, after a drag's last step, still there after this long
 
-function build(host, sliders) {
+// The preset selector: a native select over the presets' names (then Custom), labelled.
+function buildPresets(root, presets) {
+    const box = document.createElement("div");
+    box.className = "uotviz-preset";
+    const label = document.createElement("span");
+    label.className = "uotviz-slider-label";
+    label.textContent = presets.label;
+    label.title = presets.help;
+    const select = document.createElement("select");
+    select.setAttribute("aria-label", presets.label);
+    select.title = presets.help;
+    for (const entry of presets.entries) {
+        const option = document.createElement("option");
+        option.value = option.textContent = entry.name;
+        select.appendChild(option);
+    }
+    box.append(label, select);
+    root.appendChild(box);
+    return { select, entries: presets.entries };
+}
+
+function build(host, sliders, presets) {
     const root = document.createElement("div");
     root.className = "uotviz-sliders";
+    const preset = buildPresets(root, presets);
     const rows = {};
     for (const slider of sliders) {
         const box = document.createElement("div");
@@ -72,7 +97,7 @@ function build(host, sliders) {
         rows[slider.name] = { box, input, value, values: slider.values };
     }
     host.appendChild(root);
-    return rows;
+    return { rows, preset };
 }
 
 function show(row, position) {
@@ -80,6 +105,33 @@ function show(row, position) {
     row.input.value = String(position);
     row.input.setAttribute("aria-valuetext", text);
     row.value.textContent = text;
+}
+
+// The selector shows the preset whose positions the sliders are at, or Custom (the entry
+// with no positions), as the app names it (uotviz.ui.params.slider_moved).
+function showPreset(state) {
+    const { select, entries } = state.preset;
+    const at = (entry) => Object.entries(entry.positions)
+        .every(([name, position]) => Number(state.rows[name]?.input.value) === position);
+    const match = entries.find((entry) => entry.positions && at(entry)) ??
+        entries.find((entry) => !entry.positions);
+    if (match) select.value = match.name;
+}
+
+// A preset chosen: the three sliders go to its positions, sent as one step (Custom moves none).
+function presetChosen(state) {
+    const chosen = state.preset.select.value;
+    const entry = state.preset.entries.find((candidate) => candidate.name === chosen);
+    if (entry?.positions) {
+        if (state.playing) stopPlaying(state);
+        for (const [name, position] of Object.entries(entry.positions)) {
+            if (state.rows[name]) show(state.rows[name], position);
+        }
+        clearTimeout(state.askTimer);
+        state.pending = true;
+        send(state);
+    }
+    showPreset(state);
 }
 
 // The positions that a slider's frames depend on, as "i,j,k" with that slider's own one "*"
@@ -196,6 +248,7 @@ function walk(state, request, point, pace) {
     for (const [name, position] of Object.entries(request.path[point] ?? {})) {
         if (state.rows[name]) show(state.rows[name], position);
     }
+    showPreset(state);
     preview(request.name, point);
     if (point >= request.path.length - 1) {
         setTimeout(() => {
@@ -218,7 +271,8 @@ function stopPlaying(state) {
 export default function ({ data, parentElement, setStateValue }) {
     let state = parentElement.__uotvizSliders;
     if (!state) {
-        state = { rows: build(parentElement, data.sliders), step: data.step ?? 0 };
+        state = { ...build(parentElement, data.sliders, data.presets), step: data.step ?? 0 };
+        state.preset.select.addEventListener("change", () => presetChosen(state));
         state.inFlight = false;
         state.pending = false;
         state.dragging = null;
@@ -227,6 +281,7 @@ export default function ({ data, parentElement, setStateValue }) {
                 if (state.playing) stopPlaying(state); // a key stops a walk where it is
                 const position = Number(row.input.value);
                 show(row, position);
+                showPreset(state);
                 if (state.dragging === name) {
                     preview(name, position);
                     return;
@@ -293,6 +348,7 @@ export default function ({ data, parentElement, setStateValue }) {
     state.step = Math.max(state.step, ran);
     if (current && !state.pending && state.dragging === null) {
         for (const slider of data.sliders) show(state.rows[slider.name], slider.position);
+        showPreset(state);
         state.sent = JSON.stringify(
             Object.fromEntries(data.sliders.map((slider) => [slider.name, slider.position])),
         );
