@@ -20,6 +20,20 @@ const SVG_NS = "http://www.w3.org/2000/svg";
 const PAINTED = "uotviz-frame";
 const LINE_HEIGHT = 1.3; // plotly.js's line spacing, in font sizes
 const measuring = document.createElement("canvas").getContext("2d");
+const textWidths = new Map(); // "font\ntext" -> width: the labels repeat from frame to frame
+const MAX_WIDTHS_KEPT = 10000;
+
+function textWidth(font, text) {
+    const key = `${font}\n${text}`;
+    let width = textWidths.get(key);
+    if (width === undefined) {
+        measuring.font = font;
+        width = measuring.measureText(text).width;
+        if (textWidths.size >= MAX_WIDTHS_KEPT) textWidths.clear();
+        textWidths.set(key, width);
+    }
+    return width;
+}
 
 function escapeXml(text) {
     return String(text).replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -111,9 +125,9 @@ function annotationMarkup(note, maps) {
     const size = Number(font.size) || 12;
     const bold = /<b>/.test(String(note.text));
     const lines = String(note.text ?? "").split("<br>").map(plainText);
-    measuring.font = `${bold ? "bold " : ""}${size}px ${maps.family}`;
+    const fontName = `${bold ? "bold " : ""}${size}px ${maps.family}`;
     const pad = (note.borderpad ?? 1) + (note.borderwidth ?? 1);
-    const width = Math.max(...lines.map((line) => measuring.measureText(line).width)) + 2 * pad;
+    const width = Math.max(...lines.map((line) => textWidth(fontName, line))) + 2 * pad;
     const height = lines.length * size * LINE_HEIGHT + 2 * pad;
     let x = paper ? maps.paperX(note.x) : maps.x(note.x);
     let y = paper ? maps.paperY(note.y) : maps.y(note.y);
@@ -149,7 +163,10 @@ function paintedGroup(parent, before) {
 }
 
 function setHidden(elements, hidden) {
-    for (const element of elements) element.style.display = hidden ? "none" : "";
+    const display = hidden ? "none" : "";
+    for (const element of elements) {
+        if (element.style.display !== display) element.style.display = display;
+    }
 }
 
 // Draws a frame's layout (`{shapes, annotations}`, and nothing else) on the scene chart `gd`,

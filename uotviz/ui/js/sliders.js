@@ -115,7 +115,7 @@ function showPreset(state) {
         .every(([name, position]) => Number(state.rows[name]?.input.value) === position);
     const match = entries.find((entry) => entry.positions && at(entry)) ??
         entries.find((entry) => !entry.positions);
-    if (match) select.value = match.name;
+    if (match && select.value !== match.name) select.value = match.name;
 }
 
 // A preset chosen: the three sliders go to its positions, sent as one step (Custom moves none).
