@@ -68,7 +68,7 @@ from uotviz.ui.heap import settle_heap
 from uotviz.ui.hidden import drawn_while_open
 from uotviz.ui.params import frames_path, transport_controls
 from uotviz.ui.presentation import presenting
-from uotviz.ui.settings import DEFAULT_DRAWN
+from uotviz.ui.settings import DEFAULT_DRAWN, FIGURE_FORMATS
 from uotviz.ui.state import sync_url
 from uotviz.ui.table import sortable_table
 
@@ -713,7 +713,7 @@ def _stem(file_name: str) -> str:
 
 def _chart_config(file_stem: str) -> dict:
     """Plotly's camera button saves the figure in the sidebar's format, named after the image."""
-    image_format = str(st.session_state.get("figure_format", "PNG")).lower()
+    image_format = str(st.session_state.get("figure_format", FIGURE_FORMATS[0])).lower()
     return {
         "displaylogo": False,
         "toImageButtonOptions": {"format": image_format, "filename": file_stem, "scale": 2},

@@ -40,14 +40,20 @@ const PLAY_WAIT_MS = 2000; // a walk starts when its frames have come, or after 
 const REST_MS = 80; // a pointer resting this long on a slider asks for its frames ...
 const IDLE_MS = 600; // ... and, after a drag's last step, still there after this long
 
+// A control's label, its help as a tooltip.
+function labelOf(text, help) {
+    const label = document.createElement("span");
+    label.className = "uotviz-slider-label";
+    label.textContent = text;
+    label.title = help;
+    return label;
+}
+
 // The preset selector: a native select over the presets' names (then Custom), labelled.
 function buildPresets(root, presets) {
     const box = document.createElement("div");
     box.className = "uotviz-preset";
-    const label = document.createElement("span");
-    label.className = "uotviz-slider-label";
-    label.textContent = presets.label;
-    label.title = presets.help;
+    const label = labelOf(presets.label, presets.help);
     const select = document.createElement("select");
     select.setAttribute("aria-label", presets.label);
     select.title = presets.help;
@@ -71,10 +77,7 @@ function build(host, sliders, presets) {
         box.className = "uotviz-slider";
         const head = document.createElement("div");
         head.className = "uotviz-slider-head";
-        const label = document.createElement("span");
-        label.className = "uotviz-slider-label";
-        label.textContent = slider.label;
-        label.title = slider.help;
+        const label = labelOf(slider.label, slider.help);
         const value = document.createElement("span");
         value.className = "uotviz-slider-value";
         head.append(label, value);
