@@ -162,6 +162,30 @@ function paintedGroup(parent, before) {
     return group;
 }
 
+// Writes `markups` (each the markup of one shape or label) as the children of `group`, one <g>
+// each, parsing again only those that differ from the markup the child was made from: from one
+// frame of a drag to the next most labels stay as they were, and every new <text> costs the
+// browser its style and layout.
+function writeChildren(group, markups) {
+    const held = group.__uotvizMarkups ?? [];
+    const changed = [];
+    markups.forEach((markup, k) => {
+        if (held[k] !== markup || !group.children[k]) changed.push(k);
+    });
+    if (changed.length) {
+        const scratch = document.createElementNS(SVG_NS, "g");
+        scratch.innerHTML = changed.map((k) => `<g>${markups[k]}</g>`).join("");
+        const fresh = [...scratch.children];
+        changed.forEach((k, n) => {
+            const old = group.children[k];
+            if (old) group.replaceChild(fresh[n], old);
+            else group.appendChild(fresh[n]);
+        });
+    }
+    while (group.children.length > markups.length) group.lastElementChild.remove();
+    group.__uotvizMarkups = markups;
+}
+
 function setHidden(elements, hidden) {
     const display = hidden ? "none" : "";
     for (const element of elements) {
@@ -199,8 +223,8 @@ function paintSceneFrame(gd, layout, position) {
     const shapeGroup = paintedGroup(between, shapeLayer);
     const clip = shapeLayer.querySelector("[clip-path]");
     if (clip) shapeGroup.setAttribute("clip-path", clip.getAttribute("clip-path"));
-    shapeGroup.innerHTML = shapes.join("");
-    paintedGroup(info, null).innerHTML = labels.join("");
+    writeChildren(shapeGroup, shapes);
+    writeChildren(paintedGroup(info, null), labels);
     shapeGroup.setAttribute("data-position", String(position));
     return true;
 }
