@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import math
 
 import numpy as np
@@ -21,6 +22,7 @@ from uotviz.plots.matrices import (
     cost_figure,
     cost_scale,
     figure1_matrices,
+    fit_matrix_figure,
     plan_figure,
     plan_scale,
     unvalidated_figure,
@@ -218,3 +220,19 @@ def test_large_figure1_panels_leave_their_values_to_the_hover_labels() -> None:
         figure1_matrices(cost, {"p": plan[:5]}, rows, cols)
     with pytest.raises(ValueError, match="panel ids"):
         figure1_matrices(cost, {"p": plan}, rows, cols, panel_ids=["a", "b"])
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (27, 25), (40, 8), (300, 24)])
+@pytest.mark.parametrize("make", [plan_figure, cost_figure])
+def test_a_matrix_made_fitted_is_the_matrix_fitted_afterwards(make, shape) -> None:
+    """``fitted=True`` (the app's path, built as plain dicts) draws exactly what
+    ``fit_matrix_figure`` makes of the unfitted figure through plotly.py, whichever way the
+    fit goes: few cells (no colour bar, sums' margin), more than 12 columns (two decimals),
+    more than 30 rows (small ticks), past the cells with text (colour bar, no values)."""
+    rows, cols = shape
+    values = np.random.default_rng(rows * cols).uniform(0, 1, shape)
+    row_labels, col_labels = [str(i) for i in range(rows)], [f"c{j}" for j in range(cols)]
+    fitted = make(values, row_labels, col_labels, fitted=True)
+    afterwards = fit_matrix_figure(make(values, row_labels, col_labels), rows, cols)
+    assert json.loads(to_json_plotly(fitted)) == json.loads(to_json_plotly(afterwards))
+    assert fitted.layout.height == afterwards.layout.height > 0

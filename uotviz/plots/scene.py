@@ -354,20 +354,25 @@ def _background_discs(picture: Picture, refs: _Refs, style: SceneStyle) -> list[
 
 def _edge_points(boxes: np.ndarray, units_per_px: float) -> tuple[np.ndarray, np.ndarray]:
     """Points along the edges of ``(K, 4)`` boxes, about :data:`_EDGE_POINT_PX` screen pixels
-    apart (at least the corners and the middles of the sides), and the box each belongs to."""
-    points, owners = [], []
-    for k, (x1, y1, x2, y2) in enumerate(boxes.tolist()):
-        for (ax, ay), (bx, by) in (
-            ((x1, y1), (x2, y1)), ((x2, y1), (x2, y2)), ((x2, y2), (x1, y2)), ((x1, y2), (x1, y1)),
-        ):  # fmt: skip
-            length_px = math.hypot(bx - ax, by - ay) / max(units_per_px, 1e-9)
-            steps = int(min(max(round(length_px / _EDGE_POINT_PX), 2), 40))
-            t = np.arange(steps) / steps
-            points.append(np.stack([ax + (bx - ax) * t, ay + (by - ay) * t], axis=1))
-            owners.append(np.full(steps, k))
-    if not points:
+    apart (at least the corners and the middles of the sides), and the box each belongs to.
+
+    Each box's edges go top, right, bottom, left from its top-left corner; an edge's points
+    start at its first end and stop short of its second (the next edge's first)."""
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    if not len(boxes):
         return np.zeros((0, 2)), np.zeros(0, dtype=int)
-    return np.concatenate(points), np.concatenate(owners)
+    x1, y1, x2, y2 = boxes.T
+    corners = np.stack([np.stack([x1, y1], 1), np.stack([x2, y1], 1),
+                        np.stack([x2, y2], 1), np.stack([x1, y2], 1)], 1)  # fmt: skip
+    starts = corners.reshape(-1, 2)  # (4K, 2): each box's edges in order
+    ends = np.roll(corners, -1, axis=1).reshape(-1, 2)
+    length_px = np.hypot(*(ends - starts).T) / max(units_per_px, 1e-9)
+    steps = np.clip(np.round(length_px / _EDGE_POINT_PX), 2, 40).astype(int)
+    first = np.repeat(np.cumsum(steps) - steps, steps)  # each point's edge's first point
+    t = (np.arange(steps.sum()) - first) / np.repeat(steps, steps)
+    edge = np.repeat(np.arange(len(steps)), steps)
+    points = starts[edge] + (ends[edge] - starts[edge]) * t[:, None]
+    return points, edge // 4
 
 
 def _hover_points(picture: Picture, refs: _Refs, units_per_px: float) -> list[dict]:
