@@ -559,6 +559,40 @@ def test_the_sliders_answer_the_keyboard(chromium_executable: str, app_server: s
         expect(_preset_selector(page)).to_have_value("OT (g)")
 
 
+def test_the_ground_truth_table_keeps_its_order_and_follows_the_plan(
+    chromium_executable: str, app_server: str
+) -> None:
+    """The per-ground-truth table (uotviz/ui/js/sortable_table.js) sorts by a clicked header,
+    the other way on a second click, and keeps that order when a slider step brings new rows;
+    its "received" column then says what the plan's column sums say."""
+    with _app_page(chromium_executable, app_server) as page:
+        table = page.locator(".uotviz-table table")
+        first_cells = table.locator("tbody tr td:first-child")
+        expect(first_cells).to_have_count(2)
+        table.get_by_role("button", name="GT").click()
+        table.get_by_role("button", name="GT").click()  # again: descending
+        expect(table.locator("th").first).to_have_attribute("aria-sort", "descending")
+        expect(first_cells.first).to_have_text(re.compile("^B"))
+        tau2 = page.get_by_role("slider", name="τ2")
+        tau2.focus()
+        tau2.press("Home")
+        _expect_chart_title(page, "ε = 0.05, τ1 = ∞, τ2 = 0")
+        _wait_idle(page)
+        expect(table.locator("th").first).to_have_attribute("aria-sort", "descending")
+        expect(first_cells.first).to_have_text(re.compile("^B"))
+        sums = [
+            text.strip()
+            for text in _charts(page)
+            .filter(has=page.locator(".gtitle", has_text="Plan"))
+            .locator(".scatterlayer .textpoint text")
+            .all_text_contents()
+        ]
+        column_sums = dict(zip(["A", "B"], sums[-3:-1], strict=True))  # then ∅'s
+        received = table.locator("tbody tr td:nth-child(2)").all_text_contents()
+        assert received == [column_sums["B"], column_sums["A"]]
+        expect(page.locator("[data-testid=stException]")).to_have_count(0)
+
+
 def test_after_a_server_restart_the_address_bar_wins(chromium_executable: str) -> None:
     """A slider step writes the address bar in the browser; when the server is restarted under
     the page, the page reconnects to a new session, which must show (and keep in the URL) what

@@ -21,8 +21,11 @@ function sortedRows(state, rows) {
     });
 }
 
-function render(state) {
-    const { columns, rows } = state.data;
+function renderHead(state) {
+    const { columns } = state.data;
+    const key = JSON.stringify([columns, state.sortColumn, state.descending]);
+    if (key === state.headKey) return;
+    state.headKey = key;
     state.head.replaceChildren();
     columns.forEach((column, k) => {
         const th = document.createElement("th");
@@ -45,18 +48,30 @@ function render(state) {
         th.appendChild(button);
         state.head.appendChild(th);
     });
-    state.body.replaceChildren();
-    for (const row of sortedRows(state, rows)) {
-        const tr = document.createElement("tr");
+}
+
+// The rows are written into the cells already there, each text only where it changed: at a
+// slider step most cells keep theirs, and the browser then restyles and lays out only those
+// that changed.
+function render(state) {
+    const { columns, rows } = state.data;
+    renderHead(state);
+    const body = state.body;
+    while (body.rows.length > rows.length) body.lastElementChild.remove();
+    while (body.rows.length < rows.length) body.appendChild(document.createElement("tr"));
+    sortedRows(state, rows).forEach((row, i) => {
+        const tr = body.rows[i];
+        while (tr.cells.length > row.length) tr.lastElementChild.remove();
+        while (tr.cells.length < row.length) tr.appendChild(document.createElement("td"));
         row.forEach((cell, k) => {
-            const td = document.createElement("td");
+            const td = tr.cells[k];
             const digits = columns[k].digits;
-            td.textContent = formatted(cell, digits);
-            if (digits !== null && digits !== undefined) td.className = "number";
-            tr.appendChild(td);
+            const text = formatted(cell, digits);
+            const className = digits !== null && digits !== undefined ? "number" : "";
+            if (td.textContent !== text) td.textContent = text;
+            if (td.className !== className) td.className = className;
         });
-        state.body.appendChild(tr);
-    }
+    });
 }
 
 export default function ({ data, parentElement }) {
