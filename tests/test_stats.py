@@ -16,6 +16,7 @@ import json
 import math
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -588,3 +589,21 @@ def test_without_stats_the_command_starts_the_app(monkeypatch):
     for command, argv in zip(started, argvs, strict=True):
         assert command[:5] == [sys.executable, "-m", "streamlit", "run", str(script)]
         assert command[command.index("--") + 1 :] == argv
+        options = command[5 : command.index("--")]
+        assert dict(zip(options[::2], options[1::2], strict=True)) == {
+            "--server.fileWatcherType": "none",
+            "--browser.gatherUsageStats": "false",
+        }
+
+
+def test_a_checkout_serves_the_app_with_the_commands_streamlit_options():
+    """``streamlit run app.py`` from a checkout reads ``.streamlit/config.toml``: the same
+    options as the ``uotviz`` command's (:data:`uotviz.__main__.SERVER_OPTIONS`)."""
+    config_path = Path(uotviz_main.__file__).resolve().parent.parent / ".streamlit/config.toml"
+    config = tomllib.loads(config_path.read_text())
+    flat = {
+        f"{section}.{name}": str(value).lower() if isinstance(value, bool) else str(value)
+        for section, values in config.items()
+        for name, value in values.items()
+    }
+    assert flat == uotviz_main.SERVER_OPTIONS

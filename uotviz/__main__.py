@@ -327,14 +327,22 @@ APP_SCRIPT = Path(__file__).resolve().parent / "app.py"
 _COMMANDS = ("stats", "-h", "--help")
 
 
+SERVER_OPTIONS = {"server.fileWatcherType": "none", "browser.gatherUsageStats": "false"}
+"""Streamlit's options for serving the app (``.streamlit/config.toml`` sets the same ones for
+``streamlit run app.py`` from a checkout). No watching of source files: uotviz is run, not
+edited, and for each new session Streamlit's watcher walked the path of every imported module
+(torch's thousands) on the server's event loop, holding back the end of a first visit's run
+(about 0.35 s; ``python bench/bench_first_visit.py``: 2.46 s to the picture with the watcher,
+2.32 s without, one run each)."""
+
+
 def app_command(app_args: Sequence[str]) -> list[str]:
     """The command that serves the app with its own arguments (``--annotations``, ``--images``,
-    ``--predictions``); Streamlit's options come from its ``STREAMLIT_*`` variables, e.g.
-    ``STREAMLIT_SERVER_PORT=8600``."""
+    ``--predictions``), under :data:`SERVER_OPTIONS`; Streamlit's other options come from its
+    ``STREAMLIT_*`` variables, e.g. ``STREAMLIT_SERVER_PORT=8600``."""
+    options = [part for name, value in SERVER_OPTIONS.items() for part in (f"--{name}", value)]
     return [
-        sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT),
-        "--browser.gatherUsageStats", "false",
-        "--", *app_args,
+        sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT), *options, "--", *app_args,
     ]  # fmt: skip
 
 
