@@ -5,8 +5,12 @@
 // data: {columns: [{name, help, digits (numbers) or null (text)}], rows: [[cell, ...]],
 // maxHeight: px before the table scrolls}.
 
+function numeric(digits) {
+    return digits !== null && digits !== undefined;
+}
+
 function formatted(value, digits) {
-    if (digits === null || digits === undefined || typeof value !== "number") return String(value);
+    if (!numeric(digits) || typeof value !== "number") return String(value);
     return value.toFixed(digits);
 }
 
@@ -44,7 +48,7 @@ function renderHead(state) {
             "aria-sort",
             state.sortColumn === k ? (state.descending ? "descending" : "ascending") : "none"
         );
-        if (column.digits !== null && column.digits !== undefined) th.className = "number";
+        if (numeric(column.digits)) th.className = "number";
         th.appendChild(button);
         state.head.appendChild(th);
     });
@@ -67,7 +71,7 @@ function render(state) {
             const td = tr.cells[k];
             const digits = columns[k].digits;
             const text = formatted(cell, digits);
-            const className = digits !== null && digits !== undefined ? "number" : "";
+            const className = numeric(digits) ? "number" : "";
             if (td.textContent !== text) td.textContent = text;
             if (td.className !== className) td.className = className;
         });
