@@ -230,6 +230,9 @@ def test_slider_preset_and_next_image(
         expect(tooltip).to_be_visible()
         expect(tooltip).to_contain_text("B saucer")
         expect(tooltip).to_contain_text("receives 1.000")
+        # the hoverable points are found from the data: the only points drawn in the scene
+        # are the two ground truths' centres
+        expect(_charts(page).first.locator(".scatterlayer path.point")).to_have_count(2)
         page.mouse.click(x, y)
         _wait_idle(page)
         _expect_highlight(page, "none", "B saucer")

@@ -306,10 +306,18 @@ class _Matrices:
     cost: go.Figure | None = None
     plan: go.Figure | None = None
     gt_count: int = 0  # M, for decoding clicks on cells
-    shown: np.ndarray | None = None  # the rows drawn
     outlined: tuple[int | None, int | None] = (None, None)  # the highlighted cell, as drawn
     wide: bool = False  # stack the two heatmaps instead of setting them side by side
     plan_base: str | None = None  # what the plan's figure keeps from one plan to the next
+
+
+def _plan_rows(n: int, rows: np.ndarray | None) -> np.ndarray | None:
+    """The rows the heatmaps draw, of a plan with ``n`` rows whose drawn rows are ``rows``
+    (:func:`uotviz.matching.rows_to_draw`; None: all); None when they draw none (no row sends
+    mass to a ground truth)."""
+    if rows is None:
+        return np.arange(n)
+    return rows if len(rows) else None
 
 
 def _matrix_figures(
@@ -325,21 +333,19 @@ def _matrix_figures(
     """The cost and plan heatmaps of the drawn rows, with the highlighted row and column
     outlined; ``cell_targets``: clickable through markers (for ``st.plotly_chart``), not through
     the heatmap (for live charts), see :func:`uotviz.plots.matrices.app_matrix_figure`."""
-    eps, tau1, tau2 = params
     n, k = plan.shape
-    shown = np.arange(n) if rows is None else rows
     matrices = _Matrices(gt_count=k - 1, wide=k > 4)  # past 4 columns cells no longer fit
     if rows is not None:
         what = "anchors" if settings.anchors else "predictions"
         matrices.caption = rows_caption(plan, rows, what)
-        if not len(rows):
-            matrices.message = "No row sends mass to a ground truth: there is nothing to draw."
-            return matrices
+    shown = _plan_rows(n, rows)
+    if shown is None:
+        matrices.message = "No row sends mass to a ground truth: there is nothing to draw."
+        return matrices
     pred, gt = highlight
     drawn_row = (
         int(np.flatnonzero(shown == pred)[0]) if pred is not None and pred in shown else None
     )
-    matrices.shown = shown
     matrices.outlined = (drawn_row, gt)
     matrices.plan_base = _paint_base(problem_key, shown.tolist(), matrices.outlined)
     matrices.plan = _plan_figure(problem, plan, params, shown, (drawn_row, gt), cell_targets)
@@ -504,12 +510,13 @@ def _frames_asked_for(
     scene: Scene,
     image: OpenedImage | None,
     options: dict,
-    matrices: _Matrices,
+    plan_rows: np.ndarray | None,
     plotly_url: str | None,
 ) -> tuple[FrameSet | None, FrameSet | None]:
     """The scene's and the plan's frames (:func:`_path_frames`) when the sliders asked for a
     slider's or a Play's (:func:`uotviz.ui.params.frames_path`); (None, None) otherwise, or
-    without live charts."""
+    without live charts. ``plan_rows``: the rows the plan heatmap draws (:func:`_plan_rows`),
+    None when it draws none."""
     path = frames_path(params) if plotly_url is not None else None
     if path is None:
         return None, None
@@ -518,9 +525,9 @@ def _frames_asked_for(
         path.points,
         lambda plan: _scene_overlay(scene, image, problem, plan, options),
         None
-        if matrices.plan is None
+        if plan_rows is None
         else lambda plan, at: plan_update(
-            plan, matrices.shown, title=chart_title(plan_title(*at)), hover=False
+            plan, plan_rows, title=chart_title(plan_title(*at)), hover=False
         ),
     )
     return (
@@ -624,15 +631,8 @@ def matching_view(
     highlight = _highlight(problem)
 
     scene_col, side_col = st.columns([3, 2], gap="large")
-    matrices = _matrix_figures(
-        problem, problem_key, plan, settings, params, rows, highlight, plotly_url is None
-    )
     plan_frames = None
-    if presenting():  # the plan beside the picture, for one projector screen
-        matrix_columns = _presentation_places(matrices, side_col)
-    else:
-        matrix_columns = _matrix_columns(matrices)  # below the scene and the side panel
-    with scene_col:
+    with scene_col:  # first: the browser draws the picture while the server makes the rest
         scene_options = _scene_options(highlight, max_drawn)
         try:
             figure = _scene_chart(scene, image, problem, plan, scene_options)
@@ -640,7 +640,7 @@ def matching_view(
             st.error(f"The scene cannot be drawn: {escape_markdown(str(error))}")
         else:
             scene_frames, plan_frames = _frames_asked_for(
-                problem, params, scene, image, scene_options, matrices, plotly_url
+                problem, params, scene, image, scene_options, _plan_rows(n, rows), plotly_url
             )
             live_chart(
                 figure,
@@ -651,6 +651,13 @@ def matching_view(
                 frames=scene_frames,
                 paint_base=_scene_base(problem_key, image, scene_options),
             )
+    matrices = _matrix_figures(
+        problem, problem_key, plan, settings, params, rows, highlight, plotly_url is None
+    )
+    if presenting():  # the plan beside the picture, for one projector screen
+        matrix_columns = _presentation_places(matrices, side_col)
+    else:
+        matrix_columns = _matrix_columns(matrices)  # below the scene and the side panel
     if matrix_columns is not None:
         _show_matrices(matrices, matrix_columns, _stem(scene.file_name), plotly_url, plan_frames)
     with side_col:
