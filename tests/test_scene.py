@@ -13,7 +13,7 @@ from PIL import Image
 from tests.plotly_checks import assert_validation_changes_nothing
 from uotviz import figure1
 from uotviz.costs import matching_cost
-from uotviz.matching import MatchingProblem, column_letters
+from uotviz.matching import MIN_MASS, MatchingProblem, column_letters
 from uotviz.plots.picture import BACKGROUND_GREY, link_width
 from uotviz.plots.scene import GT_PALETTE, figure1_gallery, scene_figure
 from uotviz.transport import solve
@@ -261,6 +261,11 @@ def test_hover_texts(fig1_problem, ot_plan):
     (lines,) = traces(fig, "line hover")
     assert f"4 → A: {plan[3, 0]:.3f}<br>cost 0.396 · IoU {iou_4a:.2f}" in lines.text
     assert [3, 0] in [list(ids) for ids in lines.customdata]
+    # the middle of a line that is not drawn shows no tooltip
+    pair_texts = {tuple(ids): text for ids, text in zip(lines.customdata, lines.text, strict=True)}
+    undrawn = [pair for pair in pair_texts if plan[pair] < MIN_MASS]
+    assert undrawn and all(pair_texts[pair] == "" for pair in undrawn)
+    assert all(pair_texts[pair] for pair in pair_texts if plan[pair] >= MIN_MASS)
 
 
 def test_max_predictions_hides_and_says_so():

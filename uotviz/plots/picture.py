@@ -180,8 +180,8 @@ class Picture:
         pred_hover: hover text of every row (``""`` for rows not drawn), by row index.
         gt_hover: hover text of every ground truth, by column index.
         pair_hover: hover text of every pair of a drawn prediction and a ground truth, drawn
-            rows first: ``pair_hover[a * M + j]`` for the ``a``-th drawn prediction (empty
-            without a plan).
+            rows first: ``pair_hover[a * M + j]`` for the ``a``-th drawn prediction (``""``
+            where no line is drawn; empty without a plan).
         note: what is not drawn and why ("" when everything is).
         what: ``"prediction"`` or ``"anchor"``.
         has_plan: False when only the boxes are drawn.
@@ -334,12 +334,16 @@ def _pair_hover(
     iou: np.ndarray,
     drawn: np.ndarray,
 ) -> tuple[str, ...]:
-    """``4 → A: 0.748<br>cost 0.396 · IoU 0.62`` for every drawn row and every ground truth."""
+    """``4 → A: 0.748<br>cost 0.396 · IoU 0.62`` for every drawn row and every ground truth
+    whose line is drawn (at least :data:`~uotviz.matching.MIN_MASS`), ``""`` for the other
+    pairs: the middle of a line that is not on the picture shows no tooltip."""
     if plan is None:
         return ()
     rows, cols = problem.row_labels, problem.col_labels
     return tuple(
         f"{rows[i]} → {cols[j]}: {plan[i, j]:.3f}<br>cost {cost[i, j]:.3f} · IoU {iou[i, j]:.2f}"
+        if plan[i, j] >= MIN_MASS
+        else ""
         for i in drawn.tolist()
         for j in range(iou.shape[1])
     )
