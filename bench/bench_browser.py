@@ -24,6 +24,13 @@ scene) and 1.5 on the others (the coins: 27 predictions, 24 ground truths). This
 measurement, not a test:
 it exits 0 whatever the ratio.
 
+The medians of two pages measured minutes apart move with the machine's load, and so does
+their ratio (by 0.15 from one run to the next on a busy machine). Each press of a page is
+therefore also paired with the press of the next page that follows it, and the median of the
+per-press ratios is printed ("paired"). ``--against DIR`` measures a third page in the same
+run: the app of another checkout of uotviz (``git worktree add /tmp/before HEAD~1``), served
+from its own folder, so that a change is compared with the version before it press by press.
+
 Where a step's time goes is printed too, from timestamps taken in the page: from the key press to
 the last websocket message of the step (the server's run, the transfer, and whatever the page
 drew while messages were still arriving) and from that message to the page settling (the
@@ -33,6 +40,7 @@ browser drawing what came last).
     python bench/bench_browser.py --image 7       # the coins (a crowded scene)
     python bench/bench_browser.py --repeats 60 --verbose
     python bench/bench_browser.py --floor         # also the bare page with two trivial charts
+    python bench/bench_browser.py --image 7 --against /tmp/before   # and the version before
 
 Needs Debian's Chromium (``apt-get install -y chromium``) and the ``playwright`` package.
 """
@@ -69,6 +77,8 @@ DEFAULT_IMAGE_TARGET = 1.2
 """The target ratio on the default image (the Figure 1 scene)."""
 OTHER_IMAGE_TARGET = 1.5
 """The target ratio on any other image (``--image``)."""
+REFERENCE = "reference"
+"""The name of the page of ``--against``'s checkout."""
 EPS_SLIDER = 'input[type=range][aria-label="ε"]'
 IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
 QUIET_MS = 500  # no DOM change for this long after the value is shown: the page has settled
@@ -175,6 +185,19 @@ def _choose_image(page: Page, image_id: int) -> None:
     page.wait_for_selector(IDLE)
 
 
+def _app_target(name: str, page: Page, image_id: int | None) -> Target:
+    """The app on ``page``, at the demo image ``image_id`` (None: the one it opens on)."""
+    if image_id is not None:
+        _choose_image(page, image_id)
+    return Target(
+        name,
+        page,
+        selector=".js-plotly-plot .gtitle",
+        expected_text=lambda label: f"Plan N·P̂ at ε = {label}, ",
+        exact=False,
+    )
+
+
 def _check_start(target: Target) -> None:
     """The page shows its current ε value before the first press (the predicate works)."""
     slider = target.page.locator(EPS_SLIDER)
@@ -221,6 +244,13 @@ def _p90(values: list[float]) -> float:
     return statistics.quantiles(values, n=10, method="inclusive")[8]
 
 
+def paired_ratio(first: Target, second: Target, warmup: int) -> float:
+    """The median over presses of ``first``'s time over ``second``'s at the same press (the
+    pages are measured in turn, so the two presses of a pair are seconds apart)."""
+    pairs = zip(first.times[warmup:], second.times[warmup:], strict=True)
+    return statistics.median(a / b for a, b in pairs)
+
+
 def report(targets: list[Target], warmup: int, target_ratio: float) -> None:
     width = max(len(target.name) for target in targets)
     print(f"{'page':<{width}}  presses  median ms  p90 ms  min ms  max ms")
@@ -238,11 +268,19 @@ def report(targets: list[Target], warmup: int, target_ratio: float) -> None:
                 f"{target.name:<{width}}  {1e3 * statistics.median(to_last):>28.0f}  "
                 f"{1e3 * statistics.median(after):>26.0f}"
             )
-    app, bare, *floor = targets
+    app, bare, *others = targets
     bare_median = statistics.median(bare.times[warmup:])
-    for other in floor:
+    for other in others:
         ratio = statistics.median(other.times[warmup:]) / bare_median
-        print(f"ratio of medians {other.name} / {bare.name} = {ratio:.2f}")
+        print(
+            f"ratio of medians {other.name} / {bare.name} = {ratio:.2f}; "
+            f"paired {paired_ratio(other, bare, warmup):.2f}"
+        )
+        if other.name == REFERENCE:
+            print(
+                f"paired ratio {app.name} / {other.name} = {paired_ratio(app, other, warmup):.3f}"
+            )
+    print(f"paired ratio {app.name} / {bare.name} = {paired_ratio(app, bare, warmup):.2f}")
     ratio = statistics.median(app.times[warmup:]) / bare_median
     verdict = "within" if ratio <= target_ratio else "ABOVE"
     print(
@@ -255,22 +293,17 @@ def run(playwright: Playwright, args: argparse.Namespace, chromium: str) -> list
     scripts = [APP, BARE_APP, FLOOR_APP] if args.floor else [APP, BARE_APP]
     with streamlit_servers(scripts) as servers, ExitStack() as stack:
         app_server, bare_server, *floor_server = servers
+        reference_server = None
+        if args.against is not None:
+            (reference_server,) = stack.enter_context(streamlit_servers([APP], root=args.against))
         browsers = []
-        for _ in scripts:  # one browser per page: none is a throttled background tab
+        for _ in range(len(servers) + (reference_server is not None)):
+            # one browser per page: none is a throttled background tab
             browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             stack.callback(browser.close)
             browsers.append(browser)
-        app_page = _open_page(browsers[0], app_server.url)
+        app = _app_target("uotviz", _open_page(browsers[0], app_server.url), args.image)
         bare_page = _open_page(browsers[1], bare_server.url)
-        if args.image is not None:
-            _choose_image(app_page, args.image)
-        app = Target(
-            "uotviz",
-            app_page,
-            selector=".js-plotly-plot .gtitle",
-            expected_text=lambda label: f"Plan N·P̂ at ε = {label}, ",
-            exact=False,
-        )
         bare = Target(
             "bare page",
             bare_page,
@@ -289,6 +322,9 @@ def run(playwright: Playwright, args: argparse.Namespace, chromium: str) -> list
                     exact=True,
                 )
             )
+        if reference_server is not None:
+            page = _open_page(browsers[-1], reference_server.url)
+            targets.append(_app_target(REFERENCE, page, args.image))
         for target in targets:
             _check_start(target)
         for press in range(args.warmup + args.repeats):
@@ -319,6 +355,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--image", type=int, default=None, help="demo image id (7: the coins)")
     parser.add_argument("--verbose", action="store_true", help="print every press")
     parser.add_argument(
+        "--against",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also measure the app of another checkout of uotviz (a git worktree), press by press",
+    )
+    parser.add_argument(
         "--floor",
         action="store_true",
         help="also measure bench/two_charts_app.py: the bare page with two trivial charts",
@@ -326,6 +369,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.warmup < 0:
         parser.error("--repeats must be at least 1 and --warmup at least 0")
+    if args.against is not None and not (args.against / APP).is_file():
+        parser.error(f"--against {args.against}: no {APP} there (a checkout of uotviz)")
     chromium = chromium_path()
     if chromium is None:
         return 1

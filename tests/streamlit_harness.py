@@ -43,6 +43,7 @@ class Server:
     url: str
     process: subprocess.Popen
     log_path: Path
+    root: Path = REPO_ROOT  # the checkout it runs in (its working directory)
 
 
 def chromium_path() -> str | None:
@@ -68,7 +69,11 @@ def _healthy(url: str) -> bool:
 
 
 def _start(
-    script: str, log_dir: Path, port: int | None = None, options: Sequence[str] = ()
+    script: str,
+    log_dir: Path,
+    port: int | None = None,
+    options: Sequence[str] = (),
+    root: Path = REPO_ROOT,
 ) -> Server:
     port = port or _free_port()
     log_path = log_dir / (Path(script).stem + ".log")
@@ -81,8 +86,8 @@ def _start(
         *options,
     ]  # fmt: skip
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
-    return Server(script, f"http://127.0.0.1:{port}", process, log_path)
+        process = subprocess.Popen(command, cwd=root, stdout=log, stderr=subprocess.STDOUT)
+    return Server(script, f"http://127.0.0.1:{port}", process, log_path, root)
 
 
 def _wait_healthy(server: Server) -> None:
@@ -114,15 +119,16 @@ def _stop(server: Server) -> None:
 
 @contextmanager
 def streamlit_servers(
-    scripts: Sequence[str], options: Sequence[str] = ()
+    scripts: Sequence[str], options: Sequence[str] = (), root: Path = REPO_ROOT
 ) -> Iterator[list[Server]]:
-    """Start one Streamlit server per script (paths relative to the repository, all at once,
-    with the ``streamlit run`` ``options``, e.g. ``["--server.disconnectedSessionTTL", "10"]``),
-    wait until each is healthy, and stop them all on exit."""
+    """Start one Streamlit server per script (paths relative to the checkout ``root``, this
+    repository by default), all at once, with the ``streamlit run`` ``options``, e.g.
+    ``["--server.disconnectedSessionTTL", "10"]``; wait until each is healthy, and stop them
+    all on exit."""
     with tempfile.TemporaryDirectory(prefix="uotviz-streamlit-") as log_dir, ExitStack() as stack:
         started = []
         for script in scripts:
-            server = _start(script, Path(log_dir), options=options)
+            server = _start(script, Path(log_dir), options=options, root=root)
             stack.callback(_stop, server)
             started.append(server)
         for server in started:
@@ -136,7 +142,7 @@ def restarted(server: Server) -> Iterator[Server]:
     to a new session); yields the new server once healthy, and stops it on exit."""
     _stop(server)
     port = int(server.url.rsplit(":", 1)[1])
-    again = _start(server.script, server.log_path.parent, port)
+    again = _start(server.script, server.log_path.parent, port, root=server.root)
     try:
         _wait_healthy(again)
         yield again
