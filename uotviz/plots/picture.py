@@ -333,16 +333,18 @@ def _pair_hover(
     cost: np.ndarray,
     iou: np.ndarray,
     drawn: np.ndarray,
+    links: tuple[Link, ...],
 ) -> tuple[str, ...]:
     """``4 → A: 0.748<br>cost 0.396 · IoU 0.62`` for every drawn row and every ground truth
-    whose line is drawn (at least :data:`~uotviz.matching.MIN_MASS`), ``""`` for the other
-    pairs: the middle of a line that is not on the picture shows no tooltip."""
+    whose line is drawn (one of ``links``), ``""`` for the other pairs: the middle of a line
+    that is not on the picture shows no tooltip."""
     if plan is None:
         return ()
     rows, cols = problem.row_labels, problem.col_labels
+    lines = {(link.row, link.column) for link in links}
     return tuple(
         f"{rows[i]} → {cols[j]}: {plan[i, j]:.3f}<br>cost {cost[i, j]:.3f} · IoU {iou[i, j]:.2f}"
-        if plan[i, j] >= MIN_MASS
+        if (i, j) in lines
         else ""
         for i in drawn.tolist()
         for j in range(iou.shape[1])
@@ -467,7 +469,7 @@ def describe_picture(
         gt_hover=tuple(
             _gt_hover(problem, plan_array, cost, iou, j) if hover else "" for j in range(m)
         ),
-        pair_hover=_pair_hover(problem, plan_array, cost, iou, drawn) if hover else (),
+        pair_hover=_pair_hover(problem, plan_array, cost, iou, drawn, links) if hover else (),
         note=note,
         what=what,
         has_plan=plan_array is not None,
